@@ -1,0 +1,12 @@
+import { defineConfig } from "vitest/config";
+
+// Two cores on the developers' and CI's machines: run test files on both, no more.
+export default defineConfig({
+  test: {
+    include: ["test/**/*.test.ts"],
+    pool: "forks",
+    maxWorkers: 2,
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+  },
+});
