@@ -30,7 +30,9 @@ export interface Storage {
 
 export class NotFoundError extends Error {
   override readonly name = "NotFoundError";
-  constructor(readonly uri: string) {
+  readonly uri: string;
+  constructor(uri: string) {
     super(`${uri}: not found`);
+    this.uri = uri;
   }
 }
