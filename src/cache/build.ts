@@ -1,0 +1,252 @@
+/**
+ * buildCache: dotprops for every input neuron, computed on all cores, streamed in id order
+ * into a local temp folder, then published so that cache.json appears last.
+ */
+import { mkdir, mkdtemp, rename, rm, writeFile } from "node:fs/promises";
+import { endianness, tmpdir } from "node:os";
+import { extname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { NeuronSource } from "../inputs/index.ts";
+import { InputError } from "../nblast/errors.ts";
+import type { DotpropsParams } from "../nblast/types.ts";
+import type { Storage } from "../storage/types.ts";
+import { resolveThreadCount } from "../worker/thread-count.ts";
+import { AppendFile } from "./append-file.ts";
+import type { BuildResult, BuildTask } from "./build-worker.ts";
+import {
+  DATA_KEY,
+  FORMAT_NAME,
+  FORMAT_VERSION,
+  INDEX_KEY,
+  MANIFEST_KEY,
+  REPORT_KEY,
+  bytesPerValue,
+  encodeDataHeader,
+  encodeIndex,
+  paramsToJson,
+  summarize,
+} from "./format.ts";
+import type { FailedNeuron, Manifest, Precision, Report } from "./format.ts";
+import { localPathOf } from "./local-path.ts";
+import { runOrderedPool } from "./ordered-pool.ts";
+
+export interface BuildProgress {
+  /** Neurons finished (written or failed), in id order. */
+  done: number;
+  total: number;
+  failed: number;
+  /** Seconds since the build started. */
+  elapsed: number;
+}
+
+export interface BuildOptions {
+  inputs: NeuronSource[];
+  /** Where the cache goes: a local folder or an S3 prefix. An existing cache there is replaced. */
+  out: Storage;
+  params: DotpropsParams;
+  precision: Precision;
+  /** Worker threads; default: what this machine, container quota or Slurm allocation allows. */
+  threads?: number;
+  /** Fail on the first neuron that cannot be read instead of reporting it. */
+  strict?: boolean;
+  onProgress?: (p: BuildProgress) => void;
+  /** Scratch folder for an S3 build (default: the OS temp folder). Local builds use the output folder. */
+  tmpDir?: string;
+}
+
+export interface BuildSummary {
+  uri: string;
+  neurons: number;
+  failed: FailedNeuron[];
+  totalPoints: number;
+  /** Bytes of dotprops.bin + index.bin. */
+  bytes: number;
+  sha256: string;
+  /** Seconds. */
+  elapsed: number;
+  threads: number;
+}
+
+const WORKER_URL = new URL("./build-worker" + extname(fileURLToPath(import.meta.url)), import.meta.url);
+
+/** How many failures cache.json lists for `cache info` (report.json has them all). */
+const FIRST_FAILURES = 5;
+
+export async function buildCache(opts: BuildOptions): Promise<BuildSummary> {
+  if (endianness() !== "LE") throw new Error("the dotprops cache is little-endian; this machine is not");
+  const started = performance.now();
+  const elapsed = (): number => (performance.now() - started) / 1000;
+  const sources = sortedUnique(opts.inputs);
+  const total = sources.length;
+  if (total === 0) throw new InputError("no input neurons to cache");
+  if (opts.precision !== "float32" && opts.precision !== "float64") {
+    throw new InputError(`cache precision must be float32 or float64, not ${JSON.stringify(opts.precision)}`);
+  }
+  if (opts.threads !== undefined && !(Number.isInteger(opts.threads) && opts.threads >= 1)) {
+    throw new InputError(`threads must be a positive integer, not ${opts.threads}`);
+  }
+  const bpv = bytesPerValue(opts.precision);
+  const threads = Math.min(opts.threads ?? resolveThreadCount(undefined), total);
+
+  const localOut = localPathOf(opts.out.uri);
+  if (localOut !== undefined) await mkdir(localOut, { recursive: true });
+  const scratchParent = localOut ?? opts.tmpDir ?? tmpdir();
+  // In the output folder itself for a local cache, so publishing is a rename, not a copy.
+  const scratch = await mkdtemp(join(scratchParent, ".cache-build-"));
+  const data = await AppendFile.create(join(scratch, DATA_KEY));
+
+  try {
+    await data.append(encodeDataHeader(bpv));
+    const ids = new Float64Array(total);
+    const offsets = new Float64Array(total);
+    const points = new Uint32Array(total);
+    const cable = new Float64Array(total);
+    const bbox = new Float32Array(6 * total);
+    const nameOffsets = new Uint32Array(total);
+    const nameLengths = new Uint32Array(total);
+    const names = new GrowableBytes();
+    const encoder = new TextEncoder();
+    const failed: FailedNeuron[] = [];
+    let count = 0;
+    let totalPoints = 0;
+
+    await runOrderedPool<BuildTask, BuildResult>({
+      workerUrl: WORKER_URL,
+      threads,
+      total,
+      makeTask: (seq) => ({ seq, source: sources[seq], params: opts.params, bpv }),
+      crashed: (seq, error) => ({ seq, ok: false, reason: `${sources[seq].path}: worker crashed: ${error.message}`, error: error.name }),
+      consume: async (seq, r) => {
+        const src = sources[seq];
+        if (r.ok) {
+          ids[count] = src.id;
+          offsets[count] = data.position;
+          points[count] = r.n;
+          cable[count] = r.cable;
+          bbox.set(r.bbox, 6 * count);
+          const name = encoder.encode(src.name);
+          nameOffsets[count] = names.length;
+          nameLengths[count] = name.length;
+          names.append(name);
+          if (names.length > 0xffffffff) throw new Error("names block over 4 GiB: the index cannot address it");
+          count++;
+          totalPoints += r.n;
+          await data.append(new Uint8Array(r.buffer));
+        } else {
+          if (opts.strict) throw new InputError(`cannot read neuron ${src.name} (id ${src.id}): ${r.reason}`);
+          failed.push({ id: src.id, name: src.name, path: src.path, reason: r.reason, error: r.error });
+        }
+        opts.onProgress?.({ done: seq + 1, total, failed: failed.length, elapsed: elapsed() });
+      },
+    });
+
+    if (count === 0) {
+      throw new InputError(`none of the ${total} input neurons could be read; first: ${failed[0]?.reason ?? "?"}`);
+    }
+    const dataBytes = data.position;
+    await data.close();
+    const cols = {
+      ids: ids.subarray(0, count),
+      offsets: offsets.subarray(0, count),
+      points: points.subarray(0, count),
+      cable: cable.subarray(0, count),
+      bbox: bbox.subarray(0, 6 * count),
+      names: [],
+    };
+    const index = encodeIndex(cols, names.bytes(), nameOffsets.subarray(0, count), nameLengths.subarray(0, count), {
+      bytesPerValue: bpv,
+      dataBytes,
+      totalPoints,
+      params: opts.params,
+    });
+    data.hash.update(index);
+    const sha256 = data.hash.digest("hex");
+    await writeFile(join(scratch, INDEX_KEY), index);
+    const report: Report = { format: FORMAT_NAME, version: FORMAT_VERSION, failed };
+    const reportText = JSON.stringify(report, null, 1) + "\n";
+    await writeFile(join(scratch, REPORT_KEY), reportText);
+
+    const manifest: Manifest = {
+      format: FORMAT_NAME,
+      version: FORMAT_VERSION,
+      params: paramsToJson(opts.params),
+      precision: opts.precision,
+      neurons: count,
+      totalPoints,
+      sha256,
+      files: {
+        [DATA_KEY]: { bytes: dataBytes },
+        [INDEX_KEY]: { bytes: index.length },
+        [REPORT_KEY]: { bytes: Buffer.byteLength(reportText) },
+      },
+      stats: { points: summarize(cols.points), cable: summarize(cols.cable) },
+      failed: {
+        count: failed.length,
+        first: failed.slice(0, FIRST_FAILURES).map((f) => ({ name: f.name, reason: f.reason })),
+      },
+    };
+    await publish(opts.out, localOut, scratch, JSON.stringify(manifest, null, 2) + "\n");
+    return {
+      uri: opts.out.uri,
+      neurons: count,
+      failed,
+      totalPoints,
+      bytes: dataBytes + index.length,
+      sha256,
+      elapsed: elapsed(),
+      threads,
+    };
+  } finally {
+    await data.abandon();
+    await rm(scratch, { recursive: true, force: true });
+  }
+}
+
+/**
+ * cache.json goes first out and last in: while the other files are replaced the folder is not
+ * a cache, and a reader never sees a cache.json next to data it does not describe.
+ */
+async function publish(out: Storage, localOut: string | undefined, scratch: string, manifest: string): Promise<void> {
+  await out.delete(MANIFEST_KEY);
+  for (const key of [DATA_KEY, INDEX_KEY, REPORT_KEY]) {
+    if (localOut !== undefined) await rename(join(scratch, key), join(localOut, key));
+    else await out.putFile(key, join(scratch, key));
+  }
+  await out.put(MANIFEST_KEY, manifest);
+}
+
+/** Inputs sorted by id; ids must be finite and unique, since the cache is looked up by id. */
+function sortedUnique(inputs: NeuronSource[]): NeuronSource[] {
+  for (const s of inputs) {
+    if (!Number.isFinite(s.id)) throw new InputError(`neuron ${s.name} has no usable id (${s.id})`, { source: s.path });
+  }
+  const sorted = inputs.slice().sort((a, b) => a.id - b.id);
+  for (let i = 1; i < sorted.length; i++) {
+    if (sorted[i].id === sorted[i - 1].id) {
+      throw new InputError(`duplicate neuron id ${sorted[i].id}: ${sorted[i - 1].path} and ${sorted[i].path}`);
+    }
+  }
+  return sorted;
+}
+
+/** Bytes appended piecewise, kept in one doubling buffer. */
+class GrowableBytes {
+  private buf = new Uint8Array(1 << 16);
+  length = 0;
+
+  append(b: Uint8Array): void {
+    if (this.length + b.length > this.buf.length) {
+      let size = this.buf.length * 2;
+      while (size < this.length + b.length) size *= 2;
+      const next = new Uint8Array(size);
+      next.set(this.buf.subarray(0, this.length));
+      this.buf = next;
+    }
+    this.buf.set(b, this.length);
+    this.length += b.length;
+  }
+
+  bytes(): Uint8Array {
+    return this.buf.subarray(0, this.length);
+  }
+}

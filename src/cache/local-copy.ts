@@ -1,0 +1,63 @@
+/**
+ * localCacheCopy: one download of a remote cache per host, shared by every later bin there.
+ * The copy lives in <cacheDir>/<sha256>/, so a rebuilt cache (new checksum) never reuses a
+ * stale copy, and the folder appears by one rename only once it is complete.
+ */
+import { mkdir, mkdtemp, rename, rm, writeFile } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { InputError } from "../nblast/errors.ts";
+import { LocalStorage } from "../storage/local.ts";
+import type { Storage } from "../storage/types.ts";
+import { DATA_KEY, INDEX_KEY, MANIFEST_KEY, REPORT_KEY } from "./format.ts";
+import { localPathOf } from "./local-path.ts";
+import { openCache, readManifest, verifyCache } from "./reader.ts";
+
+export interface LocalCopyOptions {
+  /** Re-hash the downloaded files before publishing the copy (one more pass over the data). */
+  verify?: boolean;
+}
+
+/**
+ * A local Storage holding the same cache as `storage`. A cache already on local disk is
+ * returned as it is; a remote one is downloaded once into cacheDir and reused afterwards.
+ */
+export async function localCacheCopy(storage: Storage, cacheDir: string, opts: LocalCopyOptions = {}): Promise<Storage> {
+  if (localPathOf(storage.uri) !== undefined) return storage;
+  const manifest = await readManifest(storage);
+  const root = resolve(cacheDir);
+  const dir = join(root, manifest.sha256);
+  if (await isCopyOf(dir, manifest.sha256)) return new LocalStorage(dir);
+
+  await mkdir(root, { recursive: true });
+  const temp = await mkdtemp(join(root, `.${manifest.sha256.slice(0, 16)}-`));
+  try {
+    for (const key of [DATA_KEY, INDEX_KEY, REPORT_KEY]) await storage.getFile(key, join(temp, key));
+    // cache.json last and as fetched now: if the cache was rebuilt during the download, the
+    // checksum or sizes disagree and openCache or the check below refuses the copy.
+    const text = await storage.get(MANIFEST_KEY);
+    await writeFile(join(temp, MANIFEST_KEY), text);
+    const tempStorage = new LocalStorage(temp);
+    const copied = await openCache(tempStorage);
+    if (copied.checksum !== manifest.sha256) {
+      throw new InputError(`the cache changed while it was being copied to ${root}; try again`, { source: storage.uri });
+    }
+    if (opts.verify) await verifyCache(tempStorage);
+    try {
+      await rename(temp, dir);
+    } catch (err) {
+      // Another process on this host finished the same copy first: theirs is as good.
+      if (!(await isCopyOf(dir, manifest.sha256))) throw err;
+    }
+  } finally {
+    await rm(temp, { recursive: true, force: true });
+  }
+  return new LocalStorage(dir);
+}
+
+async function isCopyOf(dir: string, sha256: string): Promise<boolean> {
+  try {
+    return (await readManifest(new LocalStorage(dir))).sha256 === sha256;
+  } catch {
+    return false;
+  }
+}

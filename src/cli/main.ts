@@ -1,0 +1,48 @@
+import { realpathSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { Command, CommanderError } from "commander";
+import { InputError } from "../nblast/errors.ts";
+import { TOOL_VERSION } from "../version.ts";
+import { registerScore } from "./score-command.ts";
+
+/** The whole command tree; each command lives in its own module. */
+export function buildProgram(): Command {
+  const program = new Command("nblast-fanout")
+    .description("All-by-all NBLAST neuron similarity, exact to R's nat.nblast, on threads, Slurm or AWS Batch")
+    .version(TOOL_VERSION)
+    .showHelpAfterError("(run with --help for usage)")
+    .exitOverride();
+  registerScore(program);
+  return program;
+}
+
+/**
+ * Runs the CLI and resolves to the exit status instead of exiting, so tests and the bin share it.
+ * Bad input (InputError) prints its message alone and gives 2; a bug prints its message and, with
+ * NBLAST_FANOUT_DEBUG=1, its stack, and gives 1.
+ */
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode; // commander already printed why
+    if (err instanceof InputError) {
+      process.stderr.write(`nblast-fanout: ${err.message}\n`);
+      return 2;
+    }
+    const e = err instanceof Error ? err : new Error(String(err));
+    process.stderr.write(`nblast-fanout: ${e.message}\n`);
+    if (process.env.NBLAST_FANOUT_DEBUG === "1") process.stderr.write(`${e.stack ?? ""}\n`);
+    else process.stderr.write("(set NBLAST_FANOUT_DEBUG=1 for details)\n");
+    return 1;
+  }
+}
+
+// Run directly (`node src/cli/main.ts ...` under Node's type stripping, as the tests do).
+if (process.argv[1] !== undefined && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  main(process.argv).then((code) => {
+    process.exitCode = code;
+  });
+}

@@ -1,0 +1,66 @@
+/**
+ * Tangent vectors and alpha from points, as nat's dotprops(): for each point its k
+ * nearest neighbours (the point itself counted), the scatter matrix of the
+ * neighbourhood about its mean, tangent = principal eigenvector,
+ * alpha = (l1 - l2) / (l1 + l2 + l3).
+ */
+import { symmetricEigen3 } from "./eigen3.ts";
+import { KdTree } from "./kdtree.ts";
+import type { Dotprops, Vec3Array } from "./types.ts";
+
+/**
+ * Dotprops of a point cloud (3n xyz). With fewer than k points every point uses
+ * all of them (R stops with an error there instead).
+ *
+ * Degenerate neighbourhoods follow R: collinear points give alpha = 1; a
+ * neighbourhood of k coincident points has a zero scatter matrix, for which R's
+ * LAPACK call returns the vector (0, 0, 1) and alpha = 0/0 = NaN (scoring with
+ * alpha then drops such a point, as R does).
+ */
+export function computeDotprops(points: Vec3Array, k = 5): Dotprops {
+  if (!(Number.isInteger(k) && k >= 1)) throw new RangeError(`computeDotprops: k must be a positive integer, got ${k}`);
+  if (points.length % 3 !== 0) throw new RangeError(`computeDotprops: coordinate array length ${points.length} is not a multiple of 3`);
+  const n = points.length / 3;
+  const tree = new KdTree(points);
+  const kk = Math.min(k, n);
+  const nnIdx = new Int32Array(kk);
+  const nnDist2 = new Float64Array(kk);
+  const eig = new Float64Array(12);
+  const pts = Float64Array.from(points);
+  const vect = new Float64Array(3 * n);
+  const alpha = new Float64Array(n);
+
+  for (let i = 0; i < n; i++) {
+    tree.knn(pts[3 * i], pts[3 * i + 1], pts[3 * i + 2], kk, nnIdx, nnDist2);
+    let sx = 0, sy = 0, sz = 0;
+    for (let j = 0; j < kk; j++) {
+      const p = 3 * nnIdx[j];
+      sx += pts[p];
+      sy += pts[p + 1];
+      sz += pts[p + 2];
+    }
+    const mx = sx / kk, my = sy / kk, mz = sz / kk;
+    let cxx = 0, cxy = 0, cxz = 0, cyy = 0, cyz = 0, czz = 0;
+    for (let j = 0; j < kk; j++) {
+      const p = 3 * nnIdx[j];
+      const x = pts[p] - mx, y = pts[p + 1] - my, z = pts[p + 2] - mz;
+      cxx += x * x;
+      cxy += x * y;
+      cxz += x * z;
+      cyy += y * y;
+      cyz += y * z;
+      czz += z * z;
+    }
+    if (cxx === 0 && cxy === 0 && cxz === 0 && cyy === 0 && cyz === 0 && czz === 0) {
+      vect[3 * i + 2] = 1;
+      alpha[i] = NaN;
+      continue;
+    }
+    symmetricEigen3(cxx, cxy, cxz, cyy, cyz, czz, eig);
+    alpha[i] = (eig[0] - eig[1]) / (eig[0] + eig[1] + eig[2]);
+    vect[3 * i] = eig[3];
+    vect[3 * i + 1] = eig[4];
+    vect[3 * i + 2] = eig[5];
+  }
+  return { points: pts, vect, alpha };
+}

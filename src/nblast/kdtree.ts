@@ -1,0 +1,424 @@
+/**
+ * A static 3-D k-d tree for exact nearest-neighbour queries, in the style of
+ * mourner's kdbush: built once over flat xyz, stored as typed arrays in tree
+ * order (no node objects), queries allocate nothing.
+ *
+ * Layout: each node owns a contiguous range of slots (points reordered), split
+ * at the median of the widest axis down to leaves of at most `leafSize` points,
+ * and keeps the tight bounding box of its points. Neurons are thin filaments:
+ * tight boxes prune far better than the half-spaces of a classic k-d tree.
+ *
+ * Ties: when several points are at exactly the same squared distance the one
+ * with the lowest original index wins, so every answer is unique and does not
+ * depend on the tree's shape or on the order of queries.
+ */
+import type { Vec3Array } from "./types.ts";
+
+// Deep enough for any tree that fits in memory: one pending far child per level.
+const MAX_DEPTH = 64;
+
+export class KdTree {
+  /** Number of points. */
+  readonly n: number;
+  /** Most points in a leaf. */
+  readonly leafSize: number;
+  /** 3n coordinates in tree (slot) order. */
+  readonly coords: Float64Array;
+  /** Slot -> original point index. */
+  readonly ids: Int32Array;
+  /** Number of nodes; node 0 is the root. */
+  readonly nodeCount: number;
+  /** Per node: the tight bounding box of its points, minX minY minZ maxX maxY maxZ. */
+  readonly boxes: Float64Array;
+  /** Per node: its first slot. */
+  readonly starts: Int32Array;
+  /** Per node: one past its last slot. */
+  readonly ends: Int32Array;
+  /** Per node: index of its first child (the second is the next one), 0 for a leaf. */
+  readonly children: Int32Array;
+  /** Per node: its parent (-1 for the root). A node's sibling is ((k - 1) ^ 1) + 1. */
+  readonly parents: Int32Array;
+  /**
+   * Per node: its k-d cell, the region its ancestors' splits give it (faces may be
+   * infinite), minX minY minZ maxX maxY maxZ. Every point outside the node lies on
+   * or beyond one of these faces, which is what lets a search stop early.
+   */
+  readonly cells: Float64Array;
+  /** Squared distance of the last `nearest`/`nearestSlot` answer (Infinity for an empty tree). */
+  lastDist2 = Infinity;
+  /** Leaf of the last answer, where the next nearest-neighbour search starts. */
+  private lastLeaf = 0;
+
+  private readonly stackNode = new Int32Array(MAX_DEPTH);
+  private readonly stackRd = new Float64Array(MAX_DEPTH);
+  // State of the current nearest-neighbour query, shared by its recursive helpers.
+  private qx = 0;
+  private qy = 0;
+  private qz = 0;
+  private best = Infinity;
+  private bestSlot = -1;
+  private bestId = 0;
+  private bestLeaf = 0;
+
+  constructor(points: Vec3Array, leafSize = 8) {
+    if (points.length % 3 !== 0) throw new RangeError(`KdTree: coordinate array length ${points.length} is not a multiple of 3`);
+    if (!(leafSize >= 1 && Number.isInteger(leafSize))) throw new RangeError(`KdTree: leafSize must be a positive integer, got ${leafSize}`);
+    const n = points.length / 3;
+    this.n = n;
+    this.leafSize = leafSize;
+    this.coords = Float64Array.from(points);
+    for (let i = 0; i < this.coords.length; i++) {
+      if (!Number.isFinite(this.coords[i])) throw new RangeError(`KdTree: point ${Math.floor(i / 3)} has a non-finite coordinate`);
+    }
+    this.ids = new Int32Array(n);
+    for (let i = 0; i < n; i++) this.ids[i] = i;
+    // Median splits leave at least (leafSize + 1) / 2 points per leaf.
+    const maxNodes = n === 0 ? 1 : 2 * Math.ceil((2 * n) / (leafSize + 1)) + 1;
+    const b = new Builder(this.coords, this.ids, leafSize, maxNodes);
+    if (n > 0) b.build(0, 0, n);
+    else b.count = 1;
+    this.nodeCount = b.count;
+    this.boxes = b.boxes.slice(0, 6 * b.count);
+    this.starts = b.starts.slice(0, b.count);
+    this.ends = b.ends.slice(0, b.count);
+    this.children = b.children.slice(0, b.count);
+    this.parents = b.parents.slice(0, b.count);
+    this.cells = b.cells.slice(0, 6 * b.count);
+    let leaf = 0;
+    while (this.children[leaf] !== 0) leaf = this.children[leaf];
+    this.lastLeaf = leaf;
+  }
+
+  /** Original index of the point nearest to (x, y, z); its squared distance is left in `lastDist2`. -1 if empty. */
+  nearest(x: number, y: number, z: number): number {
+    const slot = this.nearestSlot(x, y, z);
+    return slot < 0 ? -1 : this.ids[slot];
+  }
+
+  /**
+   * As `nearest` but returns the slot (index into tree-ordered arrays such as `coords`).
+   *
+   * The search starts at the leaf of the previous answer (consecutive query points
+   * along a neurite are close, so this bound is usually tight at once) and climbs:
+   * at each level the sibling subtree is searched if its box is within reach, and
+   * the climb stops as soon as the ball around the query with the best distance
+   * lies strictly inside the current node's cell, as nothing outside can then be
+   * as close. Where the search starts never changes the (exact, tie-broken) answer.
+   */
+  nearestSlot(qx: number, qy: number, qz: number): number {
+    if (this.n === 0) {
+      this.lastDist2 = Infinity;
+      return -1;
+    }
+    this.qx = qx;
+    this.qy = qy;
+    this.qz = qz;
+    this.best = Infinity;
+    this.bestSlot = -1;
+    this.bestId = 0x7fffffff;
+    let node = this.lastLeaf;
+    this.bestLeaf = node;
+    this.scan(node);
+    const parents = this.parents;
+    while (node !== 0 && !this.ballInCell(node)) {
+      const sibling = ((node - 1) ^ 1) + 1;
+      if (boxDist2(this.boxes, 6 * sibling, qx, qy, qz) <= this.best) this.visit(sibling);
+      node = parents[node];
+    }
+    this.lastLeaf = this.bestLeaf;
+    this.lastDist2 = this.best;
+    return this.bestSlot;
+  }
+
+  /** Searches the subtree at `node`, nearer child first, skipping boxes beyond the best distance. */
+  private visit(node: number): void {
+    const child = this.children[node];
+    if (child === 0) {
+      this.scan(node);
+      return;
+    }
+    const boxes = this.boxes;
+    const qx = this.qx, qy = this.qy, qz = this.qz;
+    const ra = boxDist2(boxes, 6 * child, qx, qy, qz);
+    const rb = boxDist2(boxes, 6 * child + 6, qx, qy, qz);
+    // <= rather than <: a box at exactly the best distance may hold a tie with a lower index.
+    if (ra <= rb) {
+      if (ra <= this.best) this.visit(child);
+      if (rb <= this.best) this.visit(child + 1);
+    } else {
+      if (rb <= this.best) this.visit(child + 1);
+      if (ra <= this.best) this.visit(child);
+    }
+  }
+
+  /** Distances to the points of a leaf. */
+  private scan(leaf: number): void {
+    const coords = this.coords;
+    const ids = this.ids;
+    const qx = this.qx, qy = this.qy, qz = this.qz;
+    let best = this.best;
+    let bestId = this.bestId;
+    let bestSlot = -1;
+    const end = this.ends[leaf];
+    for (let i = this.starts[leaf]; i < end; i++) {
+      const j = 3 * i;
+      const dx = qx - coords[j];
+      const dy = qy - coords[j + 1];
+      const dz = qz - coords[j + 2];
+      const d2 = dx * dx + dy * dy + dz * dz;
+      if (d2 <= best && (d2 < best || ids[i] < bestId)) {
+        best = d2;
+        bestSlot = i;
+        bestId = ids[i];
+      }
+    }
+    if (bestSlot >= 0) {
+      this.best = best;
+      this.bestId = bestId;
+      this.bestSlot = bestSlot;
+      this.bestLeaf = leaf;
+    }
+  }
+
+  /**
+   * True if the query lies inside the node's cell and every face is farther than the
+   * best distance (strictly, so that a point on a face cannot tie). A point outside
+   * the node is on or beyond some face, so its distance on that axis alone, which
+   * rounds the same way, is at least the face's.
+   */
+  private ballInCell(node: number): boolean {
+    const c = this.cells;
+    const o = 6 * node;
+    const best = this.best;
+    const a = this.qx - c[o], b = c[o + 3] - this.qx;
+    const d = this.qy - c[o + 1], e = c[o + 4] - this.qy;
+    const f = this.qz - c[o + 2], g = c[o + 5] - this.qz;
+    return (
+      a > 0 && a * a > best && b > 0 && b * b > best &&
+      d > 0 && d * d > best && e > 0 && e * e > best &&
+      f > 0 && f * f > best && g > 0 && g * g > best
+    );
+  }
+
+  /**
+   * The k nearest points to (x, y, z), nearest first (ties: lowest original index
+   * first), written as original indices to outIdx and squared distances to outDist2.
+   * Returns how many were written: min(k, n).
+   */
+  knn(qx: number, qy: number, qz: number, k: number, outIdx: Int32Array, outDist2: Float64Array): number {
+    if (k > this.n) k = this.n;
+    if (k <= 0) return 0;
+    if (outIdx.length < k || outDist2.length < k) throw new RangeError(`KdTree.knn: output arrays shorter than k = ${k}`);
+    const coords = this.coords;
+    const ids = this.ids;
+    const boxes = this.boxes;
+    const starts = this.starts;
+    const ends = this.ends;
+    const children = this.children;
+    const stackNode = this.stackNode;
+    const stackRd = this.stackRd;
+    const last = k - 1;
+
+    let count = 0;
+    let bound = Infinity;
+    let node = 0;
+    let sp = 0;
+    for (;;) {
+      const child = children[node];
+      if (child === 0) {
+        const end = ends[node];
+        for (let i = starts[node]; i < end; i++) {
+          const j = 3 * i;
+          const dx = qx - coords[j];
+          const dy = qy - coords[j + 1];
+          const dz = qz - coords[j + 2];
+          const d2 = dx * dx + dy * dy + dz * dz;
+          if (d2 > bound) continue;
+          const id = ids[i];
+          if (count === k && d2 === bound && id > outIdx[last]) continue;
+          // Insertion sort by (d2, id); k is small.
+          let p = count < k ? count++ : last;
+          while (p > 0 && (outDist2[p - 1] > d2 || (outDist2[p - 1] === d2 && outIdx[p - 1] > id))) {
+            outDist2[p] = outDist2[p - 1];
+            outIdx[p] = outIdx[p - 1];
+            p--;
+          }
+          outDist2[p] = d2;
+          outIdx[p] = id;
+          if (count === k) bound = outDist2[last];
+        }
+      } else {
+        const ra = boxDist2(boxes, 6 * child, qx, qy, qz);
+        const rb = boxDist2(boxes, 6 * child + 6, qx, qy, qz);
+        const near = ra <= rb ? child : child + 1;
+        const far = ra <= rb ? child + 1 : child;
+        const rNear = ra <= rb ? ra : rb;
+        const rFar = ra <= rb ? rb : ra;
+        if (rFar <= bound) {
+          stackNode[sp] = far;
+          stackRd[sp++] = rFar;
+        }
+        if (rNear <= bound) {
+          node = near;
+          continue;
+        }
+      }
+      node = -1;
+      while (sp > 0) {
+        sp--;
+        if (stackRd[sp] <= bound) {
+          node = stackNode[sp];
+          break;
+        }
+      }
+      if (node < 0) break;
+    }
+    return k;
+  }
+}
+
+/**
+ * Squared distance from (qx, qy, qz) to the box at boxes[o..o+5]. Each axis term
+ * is q - (box face), the same subtraction a point's distance makes with q first,
+ * summed in the same x, y, z order: rounding is monotone, so the bound can never
+ * exceed the computed distance of a point inside the box.
+ */
+function boxDist2(boxes: Float64Array, o: number, qx: number, qy: number, qz: number): number {
+  // Branch-free: (a + |a|) is 2 max(a, 0) exactly, and at most one side of an axis is positive;
+  // the factors of 2 and 1/4 are exact, so this equals the plain formula bit for bit.
+  const ax = boxes[o] - qx, bx = qx - boxes[o + 3];
+  const ay = boxes[o + 1] - qy, by = qy - boxes[o + 4];
+  const az = boxes[o + 2] - qz, bz = qz - boxes[o + 5];
+  const dx = ax + Math.abs(ax) + (bx + Math.abs(bx));
+  const dy = ay + Math.abs(ay) + (by + Math.abs(by));
+  const dz = az + Math.abs(az) + (bz + Math.abs(bz));
+  return (dx * dx + dy * dy + dz * dz) * 0.25;
+}
+
+/** Builds the nodes depth first: median split of each range on the widest axis of its box. */
+class Builder {
+  readonly coords: Float64Array;
+  readonly ids: Int32Array;
+  readonly leafSize: number;
+  readonly boxes: Float64Array;
+  readonly starts: Int32Array;
+  readonly ends: Int32Array;
+  readonly children: Int32Array;
+  readonly parents: Int32Array;
+  readonly cells: Float64Array;
+  count = 1;
+
+  constructor(coords: Float64Array, ids: Int32Array, leafSize: number, maxNodes: number) {
+    this.coords = coords;
+    this.ids = ids;
+    this.leafSize = leafSize;
+    this.boxes = new Float64Array(6 * maxNodes);
+    this.starts = new Int32Array(maxNodes);
+    this.ends = new Int32Array(maxNodes);
+    this.children = new Int32Array(maxNodes);
+    this.parents = new Int32Array(maxNodes).fill(-1);
+    this.cells = new Float64Array(6 * maxNodes);
+    this.cells.fill(-Infinity, 0, 3);
+    this.cells.fill(Infinity, 3, 6);
+  }
+
+  build(node: number, start: number, end: number): void {
+    const coords = this.coords;
+    let min0 = Infinity, min1 = Infinity, min2 = Infinity;
+    let max0 = -Infinity, max1 = -Infinity, max2 = -Infinity;
+    for (let i = start; i < end; i++) {
+      const x = coords[3 * i], y = coords[3 * i + 1], z = coords[3 * i + 2];
+      if (x < min0) min0 = x;
+      if (x > max0) max0 = x;
+      if (y < min1) min1 = y;
+      if (y > max1) max1 = y;
+      if (z < min2) min2 = z;
+      if (z > max2) max2 = z;
+    }
+    const o = 6 * node;
+    this.boxes[o] = min0;
+    this.boxes[o + 1] = min1;
+    this.boxes[o + 2] = min2;
+    this.boxes[o + 3] = max0;
+    this.boxes[o + 4] = max1;
+    this.boxes[o + 5] = max2;
+    this.starts[node] = start;
+    this.ends[node] = end;
+    if (end - start <= this.leafSize) return;
+    const s0 = max0 - min0, s1 = max1 - min1, s2 = max2 - min2;
+    const axis = s0 >= s1 && s0 >= s2 ? 0 : s1 >= s2 ? 1 : 2;
+    const mid = (start + end) >> 1;
+    select(coords, this.ids, mid, start, end - 1, axis);
+    const child = this.count;
+    this.count += 2;
+    this.children[node] = child;
+    this.parents[child] = node;
+    this.parents[child + 1] = node;
+    // Left of the split: coordinate <= split; right: >= split (ties may go either way).
+    const split = coords[3 * mid + axis];
+    const cells = this.cells;
+    for (let k = 0; k < 6; k++) {
+      cells[6 * child + k] = cells[o + k];
+      cells[6 * child + 6 + k] = cells[o + k];
+    }
+    cells[6 * child + 3 + axis] = split;
+    cells[6 * child + 6 + axis] = split;
+    this.build(child, start, mid);
+    this.build(child + 1, mid, end);
+  }
+}
+
+/**
+ * Floyd-Rivest selection: afterwards slot k holds the value that belongs there in
+ * sorted order on `axis`, with everything left of it <= and right of it >=.
+ */
+function select(coords: Float64Array, ids: Int32Array, k: number, left: number, right: number, axis: number): void {
+  while (right > left) {
+    if (right - left > 600) {
+      const n = right - left + 1;
+      const m = k - left + 1;
+      const z = Math.log(n);
+      const s = 0.5 * Math.exp((2 * z) / 3);
+      const sd = 0.5 * Math.sqrt((z * s * (n - s)) / n) * (m - n / 2 < 0 ? -1 : 1);
+      const newLeft = Math.max(left, Math.floor(k - (m * s) / n + sd));
+      const newRight = Math.min(right, Math.floor(k + ((n - m) * s) / n + sd));
+      select(coords, ids, k, newLeft, newRight, axis);
+    }
+    const t = coords[3 * k + axis];
+    let i = left;
+    let j = right;
+    swap(coords, ids, left, k);
+    if (coords[3 * right + axis] > t) swap(coords, ids, left, right);
+    while (i < j) {
+      swap(coords, ids, i, j);
+      i++;
+      j--;
+      while (coords[3 * i + axis] < t) i++;
+      while (coords[3 * j + axis] > t) j--;
+    }
+    if (coords[3 * left + axis] === t) swap(coords, ids, left, j);
+    else {
+      j++;
+      swap(coords, ids, j, right);
+    }
+    if (j <= k) left = j + 1;
+    if (k <= j) right = j - 1;
+  }
+}
+
+function swap(coords: Float64Array, ids: Int32Array, i: number, j: number): void {
+  const id = ids[i];
+  ids[i] = ids[j];
+  ids[j] = id;
+  const a = 3 * i;
+  const b = 3 * j;
+  let t = coords[a];
+  coords[a] = coords[b];
+  coords[b] = t;
+  t = coords[a + 1];
+  coords[a + 1] = coords[b + 1];
+  coords[b + 1] = t;
+  t = coords[a + 2];
+  coords[a + 2] = coords[b + 2];
+  coords[b + 2] = t;
+}

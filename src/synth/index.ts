@@ -1,0 +1,10 @@
+export { Rng } from "./rng.ts";
+export {
+  generateFragmentSet,
+  drawCable,
+  pointsForCable,
+  FAFB_FRAGMENTS,
+  type SynthNeuron,
+  type FragmentShape,
+} from "./fragments.ts";
+export { randomWalkSwc, generateSwcSet, type WalkOptions, type SwcSetOptions } from "./swc.ts";

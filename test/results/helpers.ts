@@ -1,0 +1,52 @@
+import { RowsBuilder, type ScoreRows } from "../../src/results/rows.ts";
+
+/** Deterministic PRNG (mulberry32) so failures reproduce. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * A full query x target block of rows (query-major, targets ascending), with scores in
+ * [-1.5, 1) and, on request, forward/reverse columns.
+ */
+export function blockRows(queries: number[], targets: number[], seed: number, components = false): ScoreRows {
+  const r = rng(seed);
+  const b = new RowsBuilder(components, 4);
+  for (const q of queries) {
+    for (const t of targets) {
+      const f = r() * 2.5 - 1.5;
+      const v = r() * 2.5 - 1.5;
+      if (components) b.push(q, t, (f + v) / 2, f, v);
+      else b.push(q, t, f);
+    }
+  }
+  return b.finish();
+}
+
+/** Rows as plain tuples, for readable deep equality in failures. */
+export function tuples(rows: ScoreRows): number[][] {
+  const out: number[][] = [];
+  for (let i = 0; i < rows.length; i++) {
+    const row = [rows.queryId[i], rows.targetId[i], rows.score[i]];
+    if (rows.forward && rows.reverse) row.push(rows.forward[i], rows.reverse[i]);
+    out.push(row);
+  }
+  return out;
+}
+
+/** Bit patterns of a float32 column (distinguishes -0 from 0). */
+export function bits(a: Float32Array): Uint32Array {
+  return new Uint32Array(a.buffer, a.byteOffset, a.length);
+}
+
+/** Concatenation of several row sets, sorted by (query, target), as tuples. */
+export function mergedTuples(parts: ScoreRows[]): number[][] {
+  return parts.flatMap(tuples).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+}
