@@ -3,6 +3,8 @@ import { fileURLToPath } from "node:url";
 import { Command, CommanderError } from "commander";
 import { InputError } from "../nblast/errors.ts";
 import { TOOL_VERSION } from "../version.ts";
+import { registerCache } from "./cache-command.ts";
+import { registerPlan } from "./plan-command.ts";
 import { registerScore } from "./score-command.ts";
 
 /** The whole command tree; each command lives in its own module. */
@@ -13,6 +15,8 @@ export function buildProgram(): Command {
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride();
   registerScore(program);
+  registerCache(program);
+  registerPlan(program);
   return program;
 }
 

@@ -1,0 +1,78 @@
+import type { Command } from "commander";
+import { Option } from "commander";
+import { openCache } from "../cache/index.ts";
+import { formatCostSummary, readIdFile } from "../plan/index.ts";
+import { createRun, type CreatedRun } from "../plan/create-run.ts";
+import { openStorage } from "../storage/open.ts";
+import { nonNegativeNumber, oneOf, positiveInt } from "./parse-options.ts";
+import { addScoringStorageOptions, minScoreOf, type ScoringStorageOptions } from "./scoring-options.ts";
+import { resolveSmat } from "./smat-option.ts";
+
+interface PlanOptions extends ScoringStorageOptions {
+  cache: string;
+  bins?: number;
+  out: string;
+  minLength?: number;
+  maxLength?: number;
+  queryIds?: string;
+  targetIds?: string;
+  balance: "cost" | "cable";
+}
+
+export function registerPlan(program: Command): void {
+  const cmd = program
+    .command("plan")
+    .description("pick the neurons, split the work into bins of equal cost, write RUN_URI/manifest.json")
+    .requiredOption("--cache <uri>", "the dotprops cache (folder or s3://...)")
+    .requiredOption("--out <run-uri>", "the run's folder or s3:// prefix; its manifest is never rewritten")
+    .option("--bins <n>", "number of bins (default: 16, or fewer when there are fewer queries)", positiveInt)
+    .option("--min-length <um>", "only neurons with at least this much cable (microns)", nonNegativeNumber)
+    .option("--max-length <um>", "only neurons with at most this much cable (microns)", nonNegativeNumber)
+    .option("--query-ids <file>", "query ids, one per line (default: every neuron)")
+    .option("--target-ids <file>", "target ids, one per line (default: every neuron)")
+    .addOption(
+      new Option("--balance <how>", "cost: equal estimated NBLAST cost; cable: CATMAID's cable-length buckets")
+        .argParser(oneOf(["cost", "cable"] as const))
+        .default("cost"),
+    );
+  addScoringStorageOptions(cmd).action(async (o: PlanOptions) => {
+    const created = await planFromOptions(o);
+    printPlan(created, o.out);
+  });
+}
+
+export async function planFromOptions(o: PlanOptions): Promise<CreatedRun> {
+  const cache = await openCache(openStorage(o.cache));
+  const known = new Set<number>(cache.neurons.ids);
+  return createRun({
+    cache,
+    out: openStorage(o.out),
+    bins: o.bins,
+    normalization: o.normalization,
+    useAlpha: o.useAlpha,
+    smat: await resolveSmat(o.smat, o.useAlpha),
+    minLength: o.minLength,
+    maxLength: o.maxLength,
+    queryIds: o.queryIds === undefined ? undefined : await readIdFile(o.queryIds, known),
+    targetIds: o.targetIds === undefined ? undefined : await readIdFile(o.targetIds, known),
+    balance: o.balance,
+    minScore: minScoreOf(o),
+    topN: o.topN,
+    keepSelf: o.keepSelf,
+    keepForwardReverse: o.keepForwardReverse,
+  });
+}
+
+export function printPlan(c: CreatedRun, out: string): void {
+  const m = c.manifest;
+  const err = process.stderr;
+  err.write(
+    `${c.status === "written" ? "planned" : "already planned (identical)"} ${out}/manifest.json: ` +
+      `${m.selection.queries} queries x ${m.selection.targets} targets, ${m.scoring.normalization}` +
+      `${m.scoring.useAlpha ? " with alpha" : ""}, layout ${m.work.layout}\n`,
+  );
+  err.write(`  ${m.plan.balance.padEnd(5)}: ${formatCostSummary(c.cost)}\n`);
+  if (c.alternative !== undefined) {
+    err.write(`  ${c.alternative.balance.padEnd(5)}: ${formatCostSummary(c.alternative.cost)} (for comparison, not used)\n`);
+  }
+}

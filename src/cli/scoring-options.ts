@@ -1,0 +1,33 @@
+import type { Command } from "commander";
+import { Option } from "commander";
+import { NORMALIZATIONS, type Normalization } from "../nblast/modes.ts";
+import { finiteNumber, oneOf, positiveInt } from "./parse-options.ts";
+
+/** The scoring and storage options that `plan` and `run` share (scoring as in `score`). */
+export interface ScoringStorageOptions {
+  smat?: string;
+  useAlpha: boolean;
+  normalization: Normalization;
+  minScore?: number;
+  keepAll: boolean;
+  topN?: number;
+  keepSelf: boolean;
+  keepForwardReverse: boolean;
+}
+
+export function addScoringStorageOptions(cmd: Command): Command {
+  return cmd
+    .option("--smat <name|file>", "score matrix: fcwb, alpha-fcwb, or a CSV/JSON file (default: fcwb, alpha-fcwb with --use-alpha)")
+    .option("--use-alpha", "weight |dot| by sqrt(alpha_q * alpha_t), as nat.nblast's UseAlpha", false)
+    .addOption(new Option("--normalization <mode>", "score mode").argParser(oneOf(NORMALIZATIONS)).default("normalized"))
+    .option("--min-score <x>", "store only scores above x (default 0: positive scores only, as CATMAID)", finiteNumber)
+    .option("--keep-all", "store every score, negative ones too (overrides --min-score)", false)
+    .option("--top-n <n>", "store at most the n best targets per query", positiveInt)
+    .option("--keep-self", "store each neuron's score against itself", false)
+    .option("--keep-forward-reverse", "also store the normalized forward and reverse scores of each pair", false);
+}
+
+/** The run's minScore: undefined keeps all rows. */
+export function minScoreOf(o: ScoringStorageOptions): number | undefined {
+  return o.keepAll ? undefined : (o.minScore ?? 0);
+}
