@@ -5,6 +5,7 @@ import { InputError } from "../nblast/errors.ts";
 import { TOOL_VERSION } from "../version.ts";
 import { registerCache } from "./cache-command.ts";
 import { registerPlan } from "./plan-command.ts";
+import { registerResults } from "./results-commands.ts";
 import { registerScore } from "./score-command.ts";
 
 /** The whole command tree; each command lives in its own module. */
@@ -17,6 +18,7 @@ export function buildProgram(): Command {
   registerScore(program);
   registerCache(program);
   registerPlan(program);
+  registerResults(program);
   return program;
 }
 

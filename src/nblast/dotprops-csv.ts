@@ -44,6 +44,7 @@ export function parseDotpropsCsv(text: string, source: string): Dotprops {
       line: headerLine,
     });
   }
+  requireRows(rows, source, headerLine);
   const n = rows.length;
   const points = new Float64Array(3 * n);
   const vect = new Float64Array(3 * n);
@@ -75,6 +76,7 @@ export function parsePointsCsv(text: string, source: string): Float64Array {
       line: headerLine,
     });
   }
+  requireRows(rows, source, headerLine);
   const n = rows.length;
   const points = new Float64Array(3 * n);
   const fields: string[] = [];
@@ -105,8 +107,11 @@ function splitLines(text: string, source: string, expected: string): { header: s
     else rows.push({ line: i + 1, text: lines[i] });
   }
   if (headerLine < 0) throw new InputError(`empty file: expected a CSV header naming ${expected}`, { source });
-  if (rows.length === 0) throw new InputError("no data rows after the header", { source, line: headerLine + 1 });
   return { header: lines[headerLine], headerLine: headerLine + 1, rows };
+}
+
+function requireRows(rows: readonly Row[], source: string, headerLine: number): void {
+  if (rows.length === 0) throw new InputError("no data rows after the header", { source, line: headerLine });
 }
 
 function headerNames(line: string): string[] {

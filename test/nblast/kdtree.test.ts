@@ -34,8 +34,9 @@ function bruteNearest(p: ArrayLike<number>, x: number, y: number, z: number): [n
 }
 
 function bruteKnn(p: ArrayLike<number>, x: number, y: number, z: number, k: number): number[] {
+  const dist = Array.from({ length: p.length / 3 }, (_, i) => d2(p, i, x, y, z));
   const idx = Array.from({ length: p.length / 3 }, (_, i) => i);
-  idx.sort((a, b) => d2(p, a, x, y, z) - d2(p, b, x, y, z) || a - b);
+  idx.sort((a, b) => dist[a] - dist[b] || a - b);
   return idx.slice(0, k);
 }
 
@@ -162,8 +163,11 @@ describe("KdTree.knn", () => {
             const want = sorted.slice(0, k);
             expect(m).toBe(want.length);
             const got = Array.from(outIdx.subarray(0, m));
-            if (got.join() !== want.join()) expect({ k, i, got }).toEqual({ k, i, got: want });
-            for (let j = 0; j < m; j++) expect(outD[j]).toBe(d2(pts, want[j], x, y, z));
+            const dists = Array.from(outD.subarray(0, m));
+            const wantDists = want.map((j) => d2(pts, j, x, y, z));
+            if (got.join() !== want.join() || dists.join() !== wantDists.join()) {
+              expect({ k, i, got, dists }).toEqual({ k, i, got: want, dists: wantDists });
+            }
           }
         }
       }

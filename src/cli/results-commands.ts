@@ -1,0 +1,72 @@
+import type { Command } from "commander";
+import { Option } from "commander";
+import { openCache } from "../cache/index.ts";
+import { InputError } from "../nblast/errors.ts";
+import { readManifest } from "../plan/index.ts";
+import { exportMerged, formatFloat32, topMatches } from "../results/index.ts";
+import { openStorage } from "../storage/open.ts";
+import type { Storage } from "../storage/types.ts";
+import { oneOf, positiveInt } from "./parse-options.ts";
+
+export function registerResults(program: Command): void {
+  program
+    .command("top")
+    .description("print the best matches of one neuron from a run's shards")
+    .requiredOption("--run <run-uri>", "the run's folder or s3:// prefix")
+    .requiredOption("--neuron <id|name>", "the neuron, by id or by name")
+    .option("-n, --n <n>", "how many matches", positiveInt, 10)
+    .action(async (o: { run: string; neuron: string; n: number }) => {
+      const run = openStorage(o.run);
+      const names = await neuronNames(run);
+      const id = resolveNeuron(o.neuron, names);
+      const top = await topMatches(run, id, o.n);
+      const label = (x: number): string => names.byId.get(x) ?? String(x);
+      const out: string[] = [];
+      out.push(`best matches of ${label(id)} (id ${id}) in ${o.run}, ${top.shards} shards`);
+      out.push(`as query:`);
+      top.asQuery.forEach((m, i) => out.push(`  ${String(i + 1).padStart(3)}  ${formatFloat32(m.score).padEnd(12)} ${label(m.targetId)} (${m.targetId})`));
+      if (top.asQuery.length === 0) out.push("  (no stored rows)");
+      out.push(`as target:`);
+      top.asTarget.forEach((m, i) => out.push(`  ${String(i + 1).padStart(3)}  ${formatFloat32(m.score).padEnd(12)} ${label(m.queryId)} (${m.queryId})`));
+      if (top.asTarget.length === 0) out.push("  (no stored rows)");
+      process.stdout.write(out.join("\n") + "\n");
+    });
+
+  program
+    .command("export")
+    .description("write a run's merged result (all shards) as one CSV or Parquet file")
+    .requiredOption("--run <run-uri>", "the run's folder or s3:// prefix")
+    .addOption(new Option("--format <f>", "csv or parquet").argParser(oneOf(["csv", "parquet"] as const)).default("csv"))
+    .requiredOption("--out <file>", "local file to write (atomically)")
+    .action(async (o: { run: string; format: "csv" | "parquet"; out: string }) => {
+      const s = await exportMerged(openStorage(o.run), o.format, o.out);
+      process.stderr.write(`exported ${s.rows} rows from ${s.shards} shards to ${s.path}\n`);
+    });
+}
+
+interface NeuronNames {
+  byId: Map<number, string>;
+  byName: Map<string, number>;
+}
+
+/** Names come from the run's cache index (never its dotprops). */
+async function neuronNames(run: Storage): Promise<NeuronNames> {
+  const manifest = await readManifest(run);
+  const cache = await openCache(openStorage(manifest.cache.uri));
+  const byId = new Map<number, string>();
+  const byName = new Map<string, number>();
+  const { ids, names } = cache.neurons;
+  for (let i = 0; i < cache.count; i++) {
+    byId.set(ids[i], names[i]);
+    byName.set(names[i], ids[i]);
+  }
+  return { byId, byName };
+}
+
+function resolveNeuron(spec: string, names: NeuronNames): number {
+  const asId = Number(spec);
+  if (Number.isSafeInteger(asId) && names.byId.has(asId)) return asId;
+  const byName = names.byName.get(spec);
+  if (byName !== undefined) return byName;
+  throw new InputError(`--neuron: no neuron with id or name '${spec}' in this run's cache`);
+}
