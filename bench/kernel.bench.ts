@@ -61,51 +61,80 @@ interface Timing {
   build: number;
   score: number;
   total: number;
+  /** CPU seconds (user + system) of build + score: less sensitive to other load on the machine than wall time. */
+  cpu: number;
 }
 
 function measure(useAlpha: boolean): Timing {
-  const time = (f: () => void): number => {
-    const t0 = performance.now();
-    f();
-    return (performance.now() - t0) / 1000;
-  };
   for (let i = 0; i < 3; i++) scoreAll(buildAll(), useAlpha); // warm-up
   const build: number[] = [];
   const score: number[] = [];
   const total: number[] = [];
+  const cpu: number[] = [];
   for (let i = 0; i < reps; i++) {
-    let targets: PreparedTarget[] = [];
-    const b = time(() => {
-      targets = buildAll();
-    });
-    const s = time(() => scoreAll(targets, useAlpha));
-    build.push(b);
-    score.push(s);
-    total.push(b + s);
+    const c0 = process.cpuUsage();
+    const t0 = performance.now();
+    const targets = buildAll();
+    const t1 = performance.now();
+    scoreAll(targets, useAlpha);
+    const t2 = performance.now();
+    const c = process.cpuUsage(c0);
+    build.push((t1 - t0) / 1000);
+    score.push((t2 - t1) / 1000);
+    total.push((t2 - t0) / 1000);
+    cpu.push((c.user + c.system) / 1e6);
   }
-  return { build: median(build), score: median(score), total: median(total) };
+  return { build: median(build), score: median(score), total: median(total), cpu: median(cpu) };
 }
 
 const fmt = (x: number, d = 0): string => x.toLocaleString("en-US", { maximumFractionDigits: d, minimumFractionDigits: d });
+
+function report(label: string, t: Timing): void {
+  console.log(`${label}:`);
+  console.log(
+    `  build + score: ${fmt(t.total * 1000, 1)} ms = ${fmt(pairs / t.total)} pairs/s, ${fmt(pointQueries / t.total / 1e6, 2)} M point queries/s` +
+      ` (CPU time ${fmt(t.cpu * 1000, 1)} ms = ${fmt(pairs / t.cpu)} pairs/s)`,
+  );
+  console.log(
+    `  trees: ${fmt(t.build * 1000, 2)} ms for ${n} = ${fmt(totalPoints / t.build / 1e6, 2)} M points/s; ` +
+      `queries alone: ${fmt(pairs / t.score)} pairs/s, ${fmt(pointQueries / t.score / 1e6, 2)} M point queries/s`,
+  );
+}
 
 console.log(`kernel bench: ${n} neurons from ${dir}`);
 console.log(`  ${fmt(totalPoints)} points, ${fmt(pairs)} ordered pairs, ${fmt(pointQueries)} nearest-neighbour queries per all-by-all`);
 console.log(`  node ${process.version}, one thread, median of ${reps} after 3 warm-up runs`);
 
 const plain = measure(false);
-const alpha = measure(true);
-for (const [label, t] of [
-  ["raw (smat.fcwb)", plain],
-  ["raw, alpha (smat_alpha.fcwb)", alpha],
-] as const) {
-  console.log(`${label}:`);
-  console.log(
-    `  build + score: ${fmt(t.total * 1000, 1)} ms = ${fmt(pairs / t.total)} pairs/s, ${fmt(pointQueries / t.total / 1e6, 2)} M point queries/s`,
-  );
-  console.log(
-    `  trees: ${fmt(t.build * 1000, 2)} ms for ${n} = ${fmt(totalPoints / t.build / 1e6, 2)} M points/s; ` +
-      `queries alone: ${fmt(pairs / t.score)} pairs/s, ${fmt(pointQueries / t.score / 1e6, 2)} M point queries/s`,
-  );
+report("raw (smat.fcwb)", plain);
+// The baseline runs right after our raw run, so both see the same load on the machine.
+runBaseline(plain);
+report("raw, alpha (smat_alpha.fcwb)", measure(true));
+
+function runBaseline(ours: Timing): void {
+  const python = findPython();
+  if (!existsSync(BASELINE)) console.log(`baseline: skipped (${BASELINE} not found)`);
+  else if (python === undefined) console.log("baseline: skipped (no python3 with numpy and pykdtree)");
+  else {
+    const p = spawnSync(python, [BASELINE, dir, SMAT_JSON, "--reps", "5"], {
+      encoding: "utf8",
+      env: { ...process.env, OMP_NUM_THREADS: "1" },
+    });
+    const line = (p.stdout ?? "").trim().split("\n").pop() ?? "";
+    let b: { median_s: number; pairs_per_s: number; point_queries_per_s: number } | undefined;
+    try {
+      b = JSON.parse(line);
+    } catch {
+      b = undefined;
+    }
+    if (p.status !== 0 || b === undefined) console.log(`baseline: failed (${(p.stderr ?? "").trim().split("\n").pop() || p.status})`);
+    else {
+      console.log(
+        `baseline numpy+pykdtree (${python}): ${fmt(b.median_s * 1000, 1)} ms = ${fmt(b.pairs_per_s)} pairs/s, ${fmt(b.point_queries_per_s / 1e6, 2)} M point queries/s`,
+      );
+      console.log(`  ours / baseline (raw, build + score): ${fmt(b.median_s / ours.total, 2)}x`);
+    }
+  }
 }
 
 function findPython(): string | undefined {
@@ -116,27 +145,4 @@ function findPython(): string | undefined {
   return undefined;
 }
 
-const python = findPython();
-if (!existsSync(BASELINE)) console.log(`baseline: skipped (${BASELINE} not found)`);
-else if (python === undefined) console.log("baseline: skipped (no python3 with numpy and pykdtree)");
-else {
-  const p = spawnSync(python, [BASELINE, dir, SMAT_JSON, "--reps", "5"], {
-    encoding: "utf8",
-    env: { ...process.env, OMP_NUM_THREADS: "1" },
-  });
-  const line = p.stdout.trim().split("\n").pop() ?? "";
-  let b: { median_s: number; pairs_per_s: number; point_queries_per_s: number } | undefined;
-  try {
-    b = JSON.parse(line);
-  } catch {
-    b = undefined;
-  }
-  if (p.status !== 0 || b === undefined) console.log(`baseline: failed (${p.stderr.trim().split("\n").pop() ?? p.status})`);
-  else {
-    console.log(
-      `baseline numpy+pykdtree (${python}): ${fmt(b.median_s * 1000, 1)} ms = ${fmt(b.pairs_per_s)} pairs/s, ${fmt(b.point_queries_per_s / 1e6, 2)} M point queries/s`,
-    );
-    console.log(`  ours / baseline (raw, build + score): ${fmt(b.median_s / plain.total, 1)}x`);
-  }
-}
 if (!Number.isFinite(sink)) console.log("(non-finite checksum)");

@@ -1,0 +1,189 @@
+/**
+ * The local engine: every bin of a planned run on this machine, one bin after another, each
+ * on all threads of one shared pool (`nblast-fanout run --local`). Bins already done are
+ * skipped; a bin that fails is recorded and the others still run; an AbortSignal (Ctrl-C)
+ * stops the bin in progress within about one pair's scoring, leaving no marker for it.
+ */
+import { binPairCount } from "../../worker/bin-job.ts";
+import { binWork } from "../../plan/work.ts";
+import { doneKey } from "../../worker/markers.ts";
+import { runBin, type BinPhase } from "../../worker/run-bin.ts";
+import { openWorkerSession, type WorkerSessionOptions } from "../../worker/session.ts";
+
+export interface LocalProgress {
+  readonly binsTotal: number;
+  /** Bins finished in this call: done, skipped or failed. */
+  readonly binsFinished: number;
+  readonly binsDone: number;
+  readonly binsSkipped: number;
+  readonly binsFailed: number;
+  /** The bin being worked on, if any, and its phase. */
+  readonly bin: number | undefined;
+  readonly phase: BinPhase | undefined;
+  /** Pairs of the plan scored in this call (upper layout: unordered pairs). */
+  readonly pairsScored: number;
+  /** Pairs of the bins that were not already done when the call started. */
+  readonly pairsToScore: number;
+  readonly pairsPerSecond: number;
+  /** Estimated seconds left (from the plan's bin costs); undefined until something is scored. */
+  readonly etaSeconds: number | undefined;
+  readonly elapsed: number;
+}
+
+export interface LocalRunOptions extends WorkerSessionOptions {
+  signal?: AbortSignal;
+  onProgress?: (p: LocalProgress) => void;
+  /** Milliseconds between progress calls while a bin is scoring (default 500). */
+  progressMs?: number;
+  /** Only these bins (default every bin of the run). */
+  bins?: readonly number[];
+}
+
+export interface BinFailure {
+  readonly bin: number;
+  readonly message: string;
+  readonly error: Error;
+}
+
+export interface LocalRunSummary {
+  readonly bins: number;
+  /** Bins computed in this call. */
+  readonly done: number;
+  /** Bins already done before (their marker and shard held). */
+  readonly skipped: number;
+  readonly failed: BinFailure[];
+  /** Stopped by the signal; bins not reached are neither done nor failed. */
+  readonly aborted: boolean;
+  readonly pairsScored: number;
+  /** Rows written to shards in this call. */
+  readonly rowsStored: number;
+  readonly seconds: number;
+  readonly pairsPerSecond: number;
+  readonly threads: number;
+}
+
+export async function runLocal(opts: LocalRunOptions): Promise<LocalRunSummary> {
+  const started = performance.now();
+  const elapsed = (): number => (performance.now() - started) / 1000;
+  const session = await openWorkerSession(opts);
+  try {
+    const manifest = session.manifest;
+    const nBins = manifest.work.bins.length;
+    const bins = opts.bins ?? Array.from({ length: nBins }, (_, i) => i);
+    for (const b of bins) binWork(manifest, b); // InputError for a bin the run does not have
+
+    // Bins with a marker are probably done (runBin checks each properly): leave them out of the ETA.
+    const marked = new Set(await opts.run.list("done/"));
+    const pairsOf = new Map<number, number>();
+    let pairsToScore = 0;
+    let costToScore = 0;
+    for (const b of bins) {
+      if (marked.has(doneKey(b))) continue;
+      const p = binPairCount(binWork(manifest, b));
+      pairsOf.set(b, p);
+      pairsToScore += p;
+      costToScore += manifest.work.bins[b].cost;
+    }
+    // A cache that cannot be used fails the whole run once, not every bin.
+    if (pairsOf.size > 0) await session.cache();
+
+    let done = 0;
+    let skipped = 0;
+    let pairsScored = 0;
+    let rowsStored = 0;
+    let costDone = 0;
+    let aborted = false;
+    const failed: BinFailure[] = [];
+    const report = (bin: number | undefined, phase: BinPhase | undefined, binPairs: number, binFraction: number, binCost: number): void => {
+      if (!opts.onProgress) return;
+      const t = elapsed();
+      const scored = pairsScored + binPairs;
+      const costSoFar = costDone + binFraction * binCost;
+      opts.onProgress({
+        binsTotal: bins.length,
+        binsFinished: done + skipped + failed.length,
+        binsDone: done,
+        binsSkipped: skipped,
+        binsFailed: failed.length,
+        bin,
+        phase,
+        pairsScored: scored,
+        pairsToScore,
+        pairsPerSecond: t > 0 ? scored / t : 0,
+        etaSeconds: costSoFar > 0 && costToScore > 0 ? (t * Math.max(0, costToScore - costSoFar)) / costSoFar : undefined,
+        elapsed: t,
+      });
+    };
+
+    for (const bin of bins) {
+      if (opts.signal?.aborted) {
+        aborted = true;
+        break;
+      }
+      const cost = pairsOf.has(bin) ? manifest.work.bins[bin].cost : 0;
+      try {
+        const outcome = await runBin({
+          run: opts.run,
+          bin,
+          session,
+          signal: opts.signal,
+          progressMs: opts.progressMs,
+          onProgress: (p) => report(bin, p.phase, p.pairsDone, p.pairsTotal > 0 ? p.pairsDone / p.pairsTotal : 0, cost),
+        });
+        if (outcome.status === "skipped") {
+          skipped++;
+          // It was counted as work to do when its marker appeared after the listing.
+          if (pairsOf.has(bin)) {
+            pairsToScore -= pairsOf.get(bin)!;
+            costToScore -= cost;
+          }
+        } else {
+          done++;
+          pairsScored += outcome.marker.pairs;
+          rowsStored += outcome.marker.shard.rows;
+          costDone += cost;
+        }
+      } catch (err) {
+        if (opts.signal?.aborted) {
+          aborted = true;
+          break;
+        }
+        const error = err instanceof Error ? err : new Error(String(err));
+        failed.push({ bin, message: error.message, error });
+        costDone += cost;
+      }
+      report(undefined, undefined, 0, 0, 0);
+    }
+    const seconds = elapsed();
+    return {
+      bins: bins.length,
+      done,
+      skipped,
+      failed,
+      aborted,
+      pairsScored,
+      rowsStored,
+      seconds,
+      pairsPerSecond: seconds > 0 ? pairsScored / seconds : 0,
+      threads: session.threads,
+    };
+  } finally {
+    await session.close();
+  }
+}
+
+/** One line for the end of a local run, e.g. for the CLI. */
+export function formatLocalSummary(s: LocalRunSummary): string {
+  const parts = [
+    `${s.done} bins computed`,
+    `${s.skipped} skipped (already done)`,
+    `${s.failed.length} failed`,
+    `${s.pairsScored} pairs scored`,
+    `${s.rowsStored} rows stored`,
+    `${s.seconds.toFixed(1)} s`,
+    `${Math.round(s.pairsPerSecond)} pairs/s on ${s.threads} threads`,
+  ];
+  let text = `${s.aborted ? "interrupted" : "finished"}: ${parts.join(", ")}`;
+  for (const f of s.failed) text += `\n  ${f.message.startsWith(`bin ${f.bin}:`) ? f.message : `bin ${f.bin}: ${f.message}`}`;
+  return text;
+}

@@ -1,0 +1,177 @@
+/**
+ * What a bin leaves beside its shard: `done/K.json`, written only after the whole shard
+ * (so a marker always names a complete shard and its sha256), and `failed/K.json`, written
+ * when the bin fails with its message (removed when the bin later succeeds). A killed
+ * worker leaves neither: the bin is then simply pending.
+ */
+import { createHash } from "node:crypto";
+import * as z from "zod";
+import type { RunManifest } from "../plan/manifest.ts";
+import { readManifest } from "../plan/manifest.ts";
+import { mapLimit } from "../results/map-limit.ts";
+import { shardKey } from "../results/shard.ts";
+import { NotFoundError, type Storage } from "../storage/types.ts";
+
+export const DONE_FORMAT = "nblast-fanout/bin-done";
+export const FAILED_FORMAT = "nblast-fanout/bin-failed";
+export const MARKER_VERSION = 1;
+
+export function doneKey(bin: number): string {
+  return `done/${bin}.json`;
+}
+
+export function failedKey(bin: number): string {
+  return `failed/${bin}.json`;
+}
+
+const seconds = z.number().nonnegative();
+
+export const doneMarkerSchema = z.object({
+  format: z.literal(DONE_FORMAT),
+  version: z.literal(MARKER_VERSION),
+  bin: z.int().nonnegative(),
+  bins: z.int().positive(),
+  /** The run manifest's digest: a marker belongs to one plan. */
+  manifest: z.string(),
+  shard: z.object({ key: z.string(), sha256: z.string().regex(/^[0-9a-f]{64}$/), rows: z.int().nonnegative(), bytes: z.int().nonnegative() }),
+  /** Pairs of the plan scored (upper layout: unordered pairs, both directions). */
+  pairs: z.int().nonnegative(),
+  /** Rows the threads produced before topN (after minScore). */
+  rowsComputed: z.int().nonnegative(),
+  threads: z.int().positive(),
+  host: z.string(),
+  tool: z.object({ name: z.string(), version: z.string() }),
+  cache: z.object({ uri: z.string(), checksum: z.string(), precision: z.string() }),
+  timings: z.object({ load: seconds, selfScores: seconds, scoring: seconds, write: seconds, total: seconds }),
+  /** Peak resident memory of the process so far (process.resourceUsage().maxRSS), bytes. */
+  peakMemory: z.int().nonnegative(),
+  /** Bytes of the bin's neurons in the shared block, and the k-d trees the threads built. */
+  neurons: z.object({ count: z.int().nonnegative(), points: z.int().nonnegative(), bytes: z.int().nonnegative() }),
+  trees: z.object({ built: z.int().nonnegative(), points: z.int().nonnegative() }),
+  finishedAt: z.string(),
+});
+
+export type DoneMarker = z.infer<typeof doneMarkerSchema>;
+
+export const failedMarkerSchema = z.object({
+  format: z.literal(FAILED_FORMAT),
+  version: z.literal(MARKER_VERSION),
+  bin: z.int().nonnegative(),
+  manifest: z.string(),
+  error: z.string(),
+  message: z.string(),
+  host: z.string(),
+  tool: z.object({ name: z.string(), version: z.string() }),
+  at: z.string(),
+});
+
+export type FailedMarker = z.infer<typeof failedMarkerSchema>;
+
+async function getJson(storage: Storage, key: string): Promise<unknown> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await storage.get(key);
+  } catch (err) {
+    if (err instanceof NotFoundError) return undefined;
+    throw err;
+  }
+  try {
+    return JSON.parse(new TextDecoder().decode(bytes));
+  } catch {
+    return null; // present but unreadable (not JSON)
+  }
+}
+
+export type DoneCheck =
+  | { readonly state: "done"; readonly marker: DoneMarker }
+  | { readonly state: "absent" }
+  /** A marker that does not hold: unreadable, from another plan, or its shard missing or different. */
+  | { readonly state: "stale"; readonly reason: string };
+
+/**
+ * Whether bin `bin` of this run is done: its marker is valid, belongs to this manifest, and
+ * its shard exists with the recorded size and (verify "checksum", the default) sha256.
+ */
+export async function checkDone(
+  run: Storage,
+  manifest: RunManifest,
+  bin: number,
+  verify: "checksum" | "size" = "checksum",
+): Promise<DoneCheck> {
+  const raw = await getJson(run, doneKey(bin));
+  if (raw === undefined) return { state: "absent" };
+  const parsed = doneMarkerSchema.safeParse(raw);
+  if (!parsed.success) return { state: "stale", reason: `${doneKey(bin)} is not a readable done marker` };
+  const marker = parsed.data;
+  if (marker.manifest !== manifest.digest || marker.bin !== bin) {
+    return { state: "stale", reason: `${doneKey(bin)} belongs to another plan or bin` };
+  }
+  if (marker.shard.key !== shardKey(bin)) return { state: "stale", reason: `${doneKey(bin)} names another shard` };
+  if (verify === "size") {
+    const size = await run.size(marker.shard.key);
+    if (size !== marker.shard.bytes) return { state: "stale", reason: `${marker.shard.key} is missing or of another size` };
+    return { state: "done", marker };
+  }
+  let bytes: Uint8Array;
+  try {
+    bytes = await run.get(marker.shard.key);
+  } catch (err) {
+    if (err instanceof NotFoundError) return { state: "stale", reason: `${marker.shard.key} is missing` };
+    throw err;
+  }
+  const sha = createHash("sha256").update(bytes).digest("hex");
+  if (bytes.length !== marker.shard.bytes || sha !== marker.shard.sha256) {
+    return { state: "stale", reason: `${marker.shard.key} does not match its done marker (sha256 ${sha})` };
+  }
+  return { state: "done", marker };
+}
+
+export async function readFailed(run: Storage, bin: number): Promise<FailedMarker | undefined> {
+  const parsed = failedMarkerSchema.safeParse(await getJson(run, failedKey(bin)));
+  return parsed.success ? parsed.data : undefined;
+}
+
+export interface BinStatus {
+  readonly bins: number;
+  /** Bins with a done marker of this plan whose shard is present with the recorded size. */
+  readonly done: number[];
+  /** Bins whose last attempt failed (and are not done), with the message. */
+  readonly failed: { bin: number; message: string; host: string; at: string }[];
+  /** Everything else: never run, running, or killed mid-way. */
+  readonly pending: number[];
+  readonly counts: { done: number; failed: number; pending: number };
+}
+
+/**
+ * Where a run stands, from its markers. A done bin's shard is checked by size, not
+ * re-hashed (a worker rerun re-hashes before it skips a bin).
+ */
+export async function binStatus(run: Storage, opts: { concurrency?: number } = {}): Promise<BinStatus> {
+  const manifest = await readManifest(run);
+  const bins = manifest.work.bins.length;
+  const binOf = (key: string, dir: string): number | undefined => {
+    const m = new RegExp(`^${dir}/(\\d+)\\.json$`).exec(key);
+    const b = m ? Number(m[1]) : NaN;
+    return Number.isSafeInteger(b) && b < bins ? b : undefined;
+  };
+  const [doneKeys, failedKeys] = await Promise.all([run.list("done/"), run.list("failed/")]);
+  const doneBins = doneKeys.map((k) => binOf(k, "done")).filter((b): b is number => b !== undefined);
+  const failedBins = failedKeys.map((k) => binOf(k, "failed")).filter((b): b is number => b !== undefined);
+  const limit = opts.concurrency ?? 16;
+  const doneFlags = await mapLimit(doneBins, limit, async (b) => (await checkDone(run, manifest, b, "size")).state === "done");
+  const done = doneBins.filter((_, i) => doneFlags[i]).sort((a, b) => a - b);
+  const doneSet = new Set(done);
+  const failedMarkers = await mapLimit(
+    failedBins.filter((b) => !doneSet.has(b)),
+    limit,
+    async (b) => ({ b, m: await readFailed(run, b) }),
+  );
+  const failed = failedMarkers
+    .filter(({ m }) => m !== undefined && m.manifest === manifest.digest)
+    .map(({ b, m }) => ({ bin: b, message: m!.message, host: m!.host, at: m!.at }))
+    .sort((a, b) => a.bin - b.bin);
+  const failedSet = new Set(failed.map((f) => f.bin));
+  const pending: number[] = [];
+  for (let b = 0; b < bins; b++) if (!doneSet.has(b) && !failedSet.has(b)) pending.push(b);
+  return { bins, done, failed, pending, counts: { done: done.length, failed: failed.length, pending: pending.length } };
+}

@@ -1,0 +1,64 @@
+/**
+ * Messages between the score pool (main thread) and its scoring threads, and the layout
+ * of the shared control block.
+ *
+ * One bin is two phases, each ended by every thread's reply:
+ *   "bin"   -> every thread takes self-score jobs from the shared counter -> "self-done"
+ *   "pairs" -> every thread takes work items from the shared counter     -> "rows"
+ * A thread answers "aborted" when the abort flag is set and "error" when scoring throws
+ * (it sets the abort flag first, so the others stop too).
+ */
+import type { Normalization } from "../nblast/modes.ts";
+import type { ScoreMatrix } from "../nblast/smat.ts";
+import type { ScoreRows } from "../results/rows.ts";
+import type { PackedNeurons } from "./packed.ts";
+
+/** Int32 slots of the control block. */
+export const CTRL_SELF = 0;
+export const CTRL_ITEM = 1;
+export const CTRL_ABORT = 2;
+/** Byte offset of the BigInt64 count of pairs scored (progress). */
+export const CTRL_PAIRS_BYTE = 16;
+export const CTRL_BYTES = 24;
+
+export interface BinMessage {
+  readonly type: "bin";
+  readonly seq: number;
+  readonly packed: PackedNeurons;
+  readonly selfIdx: Int32Array;
+  /** Self scores by local index (NaN where the bin needs none); filled in phase 1. */
+  readonly selfs: Float64Array;
+  readonly items: Int32Array;
+  readonly itemCount: number;
+  readonly cols: Int32Array;
+  readonly control: SharedArrayBuffer;
+  readonly mode: Normalization;
+  readonly useAlpha: boolean;
+  readonly smat: ScoreMatrix;
+  /** Each pair is unordered: emit (q, t) and (t, q). */
+  readonly upper: boolean;
+  readonly diagonal: boolean;
+  /** Keep the normalised forward and reverse scores. */
+  readonly components: boolean;
+  /** Pre-filter: keep rows whose float32 score is > minScore (null keeps all). */
+  readonly minScore: number | null;
+}
+
+export interface PairsMessage {
+  readonly type: "pairs";
+  readonly seq: number;
+}
+
+export type ToThread = BinMessage | PairsMessage;
+
+export interface ThreadStats {
+  /** k-d trees this thread built for the bin, and their points. */
+  readonly trees: number;
+  readonly treePoints: number;
+}
+
+export type FromThread =
+  | { readonly type: "self-done"; readonly seq: number }
+  | { readonly type: "rows"; readonly seq: number; readonly rows: ScoreRows; readonly pairs: number; readonly stats: ThreadStats }
+  | { readonly type: "aborted"; readonly seq: number }
+  | { readonly type: "error"; readonly seq: number; readonly name: string; readonly message: string; readonly stack?: string };

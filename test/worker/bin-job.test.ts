@@ -1,0 +1,90 @@
+import { describe, expect, it } from "vitest";
+import { planBins } from "../../src/plan/bins.ts";
+import { selectNeurons } from "../../src/plan/select.ts";
+import type { Normalization } from "../../src/plan/types.ts";
+import { forEachPair, planBinWork } from "../../src/plan/work.ts";
+import { generateFragmentSet } from "../../src/synth/fragments.ts";
+import { ITEM_TARGETS, binPairCount, planBinLayout } from "../../src/worker/bin-job.ts";
+import { allocPacked, packedNeuron, packedViews, setPackedNeuron } from "../../src/worker/packed.ts";
+
+interface Case {
+  n: number;
+  bins: number;
+  normalization: Normalization;
+  keepSelf: boolean;
+  balance?: "cost" | "cable";
+  subsets?: boolean;
+}
+
+const cases: Case[] = [
+  { n: 40, bins: 7, normalization: "mean", keepSelf: false },
+  { n: 40, bins: 7, normalization: "mean", keepSelf: true },
+  { n: 30, bins: 5, normalization: "normalized", keepSelf: false },
+  { n: 30, bins: 5, normalization: "raw", keepSelf: true },
+  { n: 30, bins: 4, normalization: "min", keepSelf: false, balance: "cable" },
+  { n: 30, bins: 6, normalization: "max", keepSelf: false, subsets: true },
+  { n: 600, bins: 2, normalization: "normalized", keepSelf: false }, // rows longer than one item
+];
+
+describe("planBinLayout", () => {
+  for (const c of cases) {
+    it(`expands to exactly forEachPair's pairs (${JSON.stringify(c)})`, () => {
+      const all = generateFragmentSet(c.n, 11);
+      const ids = all.map((x) => x.id);
+      const selection = selectNeurons(all, c.subsets ? { queryIds: ids.slice(0, 20), targetIds: ids.slice(10) } : {});
+      const plan = planBins(selection, { bins: c.bins, normalization: c.normalization, keepSelf: c.keepSelf, balance: c.balance });
+      for (let b = 0; b < c.bins; b++) {
+        const work = planBinWork(plan, c.normalization, b);
+        const layout = planBinLayout(work);
+        const want: string[] = [];
+        forEachPair(work, (q, t) => want.push(`${q},${t}`));
+        const got: string[] = [];
+        for (let it = 0; it < layout.itemCount; it++) {
+          const q = layout.items[3 * it];
+          const k0 = layout.items[3 * it + 1];
+          const k1 = layout.items[3 * it + 2];
+          expect(k1 - k0).toBeLessThanOrEqual(ITEM_TARGETS);
+          for (let k = k0; k < k1; k++) {
+            const t = layout.cols[k];
+            if (t === q && !work.diagonal) continue; // the threads skip it the same way
+            got.push(`${work.neurons[q]},${work.neurons[t]}`);
+          }
+        }
+        expect(got.sort()).toEqual(want.sort());
+        expect(layout.pairs).toBe(want.length);
+        expect(binPairCount(work)).toBe(want.length);
+        expect(Array.from(layout.selfIdx, (i) => work.neurons[i])).toEqual(work.selfScores);
+      }
+    });
+  }
+});
+
+describe("packed neurons", () => {
+  for (const bpv of [4, 8] as const) {
+    it(`round-trip through one shared block (${bpv * 8}-bit)`, () => {
+      const counts = [3, 1, 5];
+      const Arr = bpv === 4 ? Float32Array : Float64Array;
+      const make = (n: number, f: (i: number) => number): Float32Array | Float64Array =>
+        bpv === 4 ? Float32Array.from({ length: n }, (_, i) => f(i)) : Float64Array.from({ length: n }, (_, i) => f(i));
+      const dps = counts.map((n, k) => ({
+        points: make(3 * n, (i) => k * 100 + i + 0.1),
+        vect: make(3 * n, (i) => -i / 7),
+        alpha: make(n, (i) => i / 3),
+      }));
+      const packed = allocPacked([10, 20, 30], counts, bpv);
+      expect(packed.buffer).toBeInstanceOf(SharedArrayBuffer);
+      const v = packedViews(packed);
+      dps.forEach((d, i) => setPackedNeuron(v, i, d));
+      const again = packedViews({ ...packed }); // as a thread sees it
+      expect(Array.from(again.ids)).toEqual([10, 20, 30]);
+      dps.forEach((d, i) => {
+        const got = packedNeuron(again, i);
+        expect(got.points).toBeInstanceOf(Arr);
+        expect(got.points).toEqual(d.points);
+        expect(got.vect).toEqual(d.vect);
+        expect(got.alpha).toEqual(d.alpha);
+      });
+      expect(() => setPackedNeuron(v, 1, dps[0])).toThrow(/3 points where the index says 1/);
+    });
+  }
+});
