@@ -3,10 +3,13 @@
  * size of the cache. Each measurement is a fresh worker process (src/worker/main.ts), so
  * its peak RSS is its own; figures come from the bin's done marker.
  *
- *   node bench/worker.bench.ts [copies=5] [bins=1] [mode=mean] [threads=1,2]
+ *   node bench/worker.bench.ts [copies=5] [bins=1] [mode=mean] [threads=1,2] [reps=3] [queries=all]
  *
  * The data set is fctraces20 copied `copies` times (resample 1 um, k 5, float32 cache);
- * bin 0 of a `bins`-bin plan is measured.
+ * bin 0 of a `bins`-bin plan is measured, `reps` times per thread count, alternating, and
+ * the fastest scoring phase kept (the machine is shared: the others are noise). With
+ * `queries` = q, only the first q neurons are queries (against all targets): a bin that
+ * meets every neuron of the cache, to see memory grow with the bin's points.
  */
 import { spawnSync } from "node:child_process";
 import { copyFile, mkdir, mkdtemp, readdir, rm } from "node:fs/promises";
@@ -27,6 +30,8 @@ const copies = Number(process.argv[2] ?? 5);
 const bins = Number(process.argv[3] ?? 1);
 const mode = process.argv[4] ?? "mean";
 const threadCounts = (process.argv[5] ?? "1,2").split(",").map(Number);
+const reps = Number(process.argv[6] ?? 3);
+const queries = process.argv[7] === undefined ? undefined : Number(process.argv[7]);
 if (!isNormalization(mode)) throw new Error(`unknown mode ${mode}`);
 
 const FCTRACES = fileURLToPath(new URL("../test/fixtures/fctraces20", import.meta.url));
@@ -49,7 +54,10 @@ try {
   });
   const cache = await openCache(cacheStorage);
   const { ids, points, cable } = cache.neurons;
-  const selection = selectNeurons(Array.from(ids, (id, i) => ({ id, points: points[i], cable: cable[i] })));
+  const selection = selectNeurons(
+    Array.from(ids, (id, i) => ({ id, points: points[i], cable: cable[i] })),
+    queries === undefined ? {} : { queryIds: Array.from(ids.subarray(0, queries)) },
+  );
   const plan = planBins(selection, { bins, normalization: mode, keepSelf: false });
   const manifest = buildManifest({
     tool: { version: "bench" },
@@ -62,23 +70,29 @@ try {
   });
   console.log(
     `data: fctraces20 x ${copies} = ${cache.count} neurons, ${cache.totalPoints} points; cache on disk ${(built.bytes / MiB).toFixed(1)} MiB ` +
-      `(float32); ${mode}, ${bins} bins (${plan.layout} layout), measuring bin 0`,
+      `(float32); ${queries ?? "all"} queries; ${mode}, ${bins} bins (${plan.layout} layout), measuring bin 0`,
   );
 
-  const results: { threads: number; m: DoneMarker }[] = [];
-  for (const threads of threadCounts) {
-    const runDir = join(work, `run-${threads}`);
-    await writeManifest(new LocalStorage(runDir), manifest);
-    const child = spawnSync(process.execPath, [MAIN, "--run", runDir, "--bin", "0", "--threads", String(threads)], {
-      encoding: "utf8",
-      env: { ...process.env, NODE_NO_WARNINGS: "1" },
-    });
-    if (child.status !== 0) throw new Error(`worker failed: ${child.stderr}`);
-    results.push({ threads, m: JSON.parse(child.stdout) as DoneMarker });
+  const best = new Map<number, DoneMarker>();
+  for (let rep = 0; rep < reps; rep++) {
+    for (const threads of threadCounts) {
+      const runDir = join(work, `run-${threads}-${rep}`);
+      await writeManifest(new LocalStorage(runDir), manifest);
+      const child = spawnSync(process.execPath, [MAIN, "--run", runDir, "--bin", "0", "--threads", String(threads)], {
+        encoding: "utf8",
+        env: { ...process.env, NODE_NO_WARNINGS: "1" },
+      });
+      if (child.status !== 0) throw new Error(`worker failed: ${child.stderr}`);
+      const m = JSON.parse(child.stdout) as DoneMarker;
+      const prev = best.get(threads);
+      if (prev === undefined || m.timings.scoring < prev.timings.scoring) best.set(threads, m);
+    }
   }
+  const results = threadCounts.map((threads) => ({ threads, m: best.get(threads)! }));
 
   const base = results[0].m;
   console.log(`bin 0: ${base.neurons.count} neurons, ${base.neurons.points} points, shared block ${(base.neurons.bytes / MiB).toFixed(2)} MiB, ${base.pairs} pairs`);
+  console.log(`best of ${reps} per thread count`);
   console.log("threads | self s | scoring s | pairs/s (scoring) | speed-up | trees built (points) | peak RSS MiB | shard rows");
   const rate = (m: DoneMarker): number => m.pairs / m.timings.scoring;
   for (const { threads, m } of results) {
@@ -95,7 +109,6 @@ try {
       ].join(" | "),
     );
   }
-  // A PreparedTarget holds float64 coordinates and tangents, alpha, ids and node arrays.
   console.log(
     `peak RSS / cache size: ${results.map(({ threads, m }) => `${threads} thread(s) ${(m.peakMemory / built.bytes).toFixed(1)}x`).join(", ")}`,
   );

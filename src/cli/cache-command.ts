@@ -3,19 +3,15 @@ import { Option } from "commander";
 import { buildCache, cacheBuildProgressBar, cacheInfo, openCache, verifyCache } from "../cache/index.ts";
 import { collectInputs } from "../inputs/index.ts";
 import { InputError } from "../nblast/errors.ts";
-import type { DotpropsParams } from "../nblast/types.ts";
 import { openStorage } from "../storage/open.ts";
-import { nonNegativeNumber, oneOf, positiveInt, positiveNumber } from "./parse-options.ts";
+import { addDotpropsOptions, dotpropsParamsOf, type DotpropsOptions } from "./dotprops-options.ts";
+import { oneOf, positiveInt } from "./parse-options.ts";
 
-interface BuildOptions {
+interface BuildOptions extends DotpropsOptions {
   input: string[];
   idList?: string;
   recursive: boolean;
   out: string;
-  scale: number;
-  simplify?: number;
-  resample: number;
-  k: number;
   precision: "float32" | "float64";
   threads?: number;
   strict: boolean;
@@ -25,17 +21,13 @@ interface BuildOptions {
 export function registerCache(program: Command): void {
   const cache = program.command("cache").description("build and inspect dotprops caches");
 
-  cache
+  const build = cache
     .command("build")
     .description("turn skeletons into a versioned cache of NBLAST-ready dotprops, on all cores")
     .requiredOption("--input <path...>", "SWC, CATMAID compact-detail .json, dotprops/points .csv, folders, globs, or an id,path .csv list")
     .option("--id-list <file>", "CSV of id,name (or id,path) giving ids to neurons whose file names are not integers")
     .option("--recursive", "search folders recursively", false)
     .requiredOption("--out <uri>", "cache location: a folder or s3://bucket/prefix")
-    .option("--scale <factor>", "multiply coordinates first (0.001: nm to um, e.g. for CATMAID exports)", positiveNumber, 1)
-    .option("--simplify <n>", "keep only the n largest branch points (CATMAID uses 10)", positiveInt)
-    .option("--resample <um>", "resampling step, microns (0: none)", nonNegativeNumber, 1)
-    .option("--k <n>", "neighbours for tangents, the point itself counted", positiveInt, 5)
     .addOption(
       new Option("--precision <p>", "storage precision (float32 halves memory)")
         .argParser(oneOf(["float32", "float64"] as const))
@@ -43,42 +35,37 @@ export function registerCache(program: Command): void {
     )
     .option("--threads <n>", "worker threads (default: all this machine, container or Slurm allocation allows)", positiveInt)
     .option("--strict", "fail on the first neuron that cannot be read instead of reporting it", false)
-    .option("--tmp-dir <dir>", "local scratch folder for a build to S3 (default: the OS temp folder)")
-    .action(async (o: BuildOptions) => {
-      const params: DotpropsParams = {
-        scale: o.scale,
-        simplify: o.simplify,
-        resample: o.resample === 0 ? undefined : o.resample,
-        k: o.k,
-      };
-      const inputs = await collectInputs(o.input, { idList: o.idList, recursive: o.recursive });
-      if (inputs.length === 0) throw new InputError(`--input: no neurons found in ${o.input.join(" ")}`);
-      const bar = cacheBuildProgressBar();
-      let summary;
-      try {
-        summary = await buildCache({
-          inputs,
-          out: openStorage(o.out),
-          params,
-          precision: o.precision,
-          threads: o.threads,
-          strict: o.strict,
-          onProgress: bar.onProgress,
-          tmpDir: o.tmpDir,
-        });
-      } finally {
-        bar.stop();
-      }
-      process.stderr.write(
-        `cache ${summary.uri}: ${summary.neurons} neurons, ${summary.totalPoints} points, ` +
-          `${(summary.bytes / 1e6).toFixed(1)} MB in ${summary.elapsed.toFixed(1)} s on ${summary.threads} threads\n`,
-      );
-      if (summary.failed.length > 0) {
-        process.stderr.write(`${summary.failed.length} neurons could not be read (listed in ${summary.uri}/report.json):\n`);
-        for (const f of summary.failed.slice(0, 10)) process.stderr.write(`  ${f.path}: ${f.reason}\n`);
-        if (summary.failed.length > 10) process.stderr.write(`  ... and ${summary.failed.length - 10} more\n`);
-      }
-    });
+    .option("--tmp-dir <dir>", "local scratch folder for a build to S3 (default: the OS temp folder)");
+  addDotpropsOptions(build).action(async (o: BuildOptions) => {
+    const params = dotpropsParamsOf(o);
+    const inputs = await collectInputs(o.input, { idList: o.idList, recursive: o.recursive });
+    if (inputs.length === 0) throw new InputError(`--input: no neurons found in ${o.input.join(" ")}`);
+    const bar = cacheBuildProgressBar();
+    let summary;
+    try {
+      summary = await buildCache({
+        inputs,
+        out: openStorage(o.out),
+        params,
+        precision: o.precision,
+        threads: o.threads,
+        strict: o.strict,
+        onProgress: bar.onProgress,
+        tmpDir: o.tmpDir,
+      });
+    } finally {
+      bar.stop();
+    }
+    process.stderr.write(
+      `cache ${summary.uri}: ${summary.neurons} neurons, ${summary.totalPoints} points, ` +
+        `${(summary.bytes / 1e6).toFixed(1)} MB in ${summary.elapsed.toFixed(1)} s on ${summary.threads} threads\n`,
+    );
+    if (summary.failed.length > 0) {
+      process.stderr.write(`${summary.failed.length} neurons could not be read (listed in ${summary.uri}/report.json):\n`);
+      for (const f of summary.failed.slice(0, 10)) process.stderr.write(`  ${f.path}: ${f.reason}\n`);
+      if (summary.failed.length > 10) process.stderr.write(`  ... and ${summary.failed.length - 10} more\n`);
+    }
+  });
 
   cache
     .command("info")

@@ -3,11 +3,15 @@ import { Option } from "commander";
 import { NORMALIZATIONS, type Normalization } from "../nblast/modes.ts";
 import { finiteNumber, oneOf, positiveInt } from "./parse-options.ts";
 
-/** The scoring and storage options that `plan` and `run` share (scoring as in `score`). */
-export interface ScoringStorageOptions {
+/** How pairs are scored: the options `score`, `plan` and `run` share. */
+export interface ScoringOptions {
   smat?: string;
   useAlpha: boolean;
   normalization: Normalization;
+}
+
+/** Scoring plus which rows a run stores: the options `plan` and `run` share. */
+export interface ScoringStorageOptions extends ScoringOptions {
   minScore?: number;
   keepAll: boolean;
   topN?: number;
@@ -15,11 +19,15 @@ export interface ScoringStorageOptions {
   keepForwardReverse: boolean;
 }
 
-export function addScoringStorageOptions(cmd: Command): Command {
+export function addScoringOptions(cmd: Command): Command {
   return cmd
     .option("--smat <name|file>", "score matrix: fcwb, alpha-fcwb, or a CSV/JSON file (default: fcwb, alpha-fcwb with --use-alpha)")
     .option("--use-alpha", "weight |dot| by sqrt(alpha_q * alpha_t), as nat.nblast's UseAlpha", false)
-    .addOption(new Option("--normalization <mode>", "score mode").argParser(oneOf(NORMALIZATIONS)).default("normalized"))
+    .addOption(new Option("--normalization <mode>", "score mode").argParser(oneOf(NORMALIZATIONS)).default("normalized"));
+}
+
+export function addScoringStorageOptions(cmd: Command): Command {
+  return addScoringOptions(cmd)
     .option("--min-score <x>", "store only scores above x (default 0: positive scores only, as CATMAID)", finiteNumber)
     .option("--keep-all", "store every score, negative ones too (overrides --min-score)", false)
     .option("--top-n <n>", "store at most the n best targets per query", positiveInt)

@@ -1,18 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { parseCatmaidCompactDetail } from "../../src/nblast/catmaid.ts";
 import { InputError } from "../../src/nblast/errors.ts";
+import { inputError } from "../helpers/input-error.ts";
 
 const doc = (nodes: unknown[]): string => JSON.stringify([nodes, [], {}, [], []]);
 
-function parseError(text: string): InputError {
-  try {
-    parseCatmaidCompactDetail(text, "12345.json");
-  } catch (err) {
-    expect(err).toBeInstanceOf(InputError);
-    return err as InputError;
-  }
-  throw new Error("expected an InputError");
-}
+const parseError = (text: string): InputError => inputError(() => parseCatmaidCompactDetail(text, "12345.json"));
 
 describe("parseCatmaidCompactDetail", () => {
   it("reads nodes in list order, null parent as root, coordinates unscaled", () => {

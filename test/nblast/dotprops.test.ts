@@ -9,6 +9,7 @@ import {
 import { computeDotprops } from "../../src/nblast/dotprops.ts";
 import { symmetricEigen3 } from "../../src/nblast/eigen3.ts";
 import { InputError } from "../../src/nblast/errors.ts";
+import { inputError } from "../helpers/input-error.ts";
 
 const KCS20 = new URL("../fixtures/reference/kcs20/", import.meta.url);
 const names = readdirSync(new URL("points/", KCS20))
@@ -160,15 +161,6 @@ describe("dotprops and points CSV", () => {
     expect(Array.from(parsePointsCsv("Z,Y,X\n3,2,1\n", "p.csv"))).toEqual([1, 2, 3]);
   });
 
-  function inputError(f: () => unknown): InputError {
-    try {
-      f();
-    } catch (e) {
-      expect(e).toBeInstanceOf(InputError);
-      return e as InputError;
-    }
-    throw new Error("expected an InputError");
-  }
 
   it("names source, line and problem for bad input", () => {
     let e = inputError(() => parseDotpropsCsv(`${R_HEADER}\n"1",1,2,3,0.5,1,0,0\n"2",1,2,3,0.5,1,0\n`, "n1.csv"));

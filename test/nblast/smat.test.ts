@@ -11,6 +11,7 @@ import {
   smatToJson,
 } from "../../src/nblast/smat.ts";
 import type { ScoreMatrix } from "../../src/nblast/smat.ts";
+import { inputError } from "../helpers/input-error.ts";
 
 const SMAT = new URL("../fixtures/reference/smat/", import.meta.url);
 const read = (f: string): string => readFileSync(new URL(f, SMAT), "utf8");
@@ -118,15 +119,6 @@ describe("bin look-up (R's findInterval(all.inside = TRUE))", () => {
 });
 
 describe("score matrix input errors", () => {
-  function inputError(f: () => unknown): InputError {
-    try {
-      f();
-    } catch (e) {
-      expect(e).toBeInstanceOf(InputError);
-      return e as InputError;
-    }
-    throw new Error("expected an InputError");
-  }
   const header = '"","(0,0.5]","(0.5,1]"';
 
   it("names source and line for bad CSVs", () => {

@@ -1,16 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { InputError } from "../../src/nblast/errors.ts";
 import { parseSwc } from "../../src/nblast/swc.ts";
+import { inputError } from "../helpers/input-error.ts";
 
-function parseError(text: string): InputError {
-  try {
-    parseSwc(text, "bad.swc");
-  } catch (err) {
-    expect(err).toBeInstanceOf(InputError);
-    return err as InputError;
-  }
-  throw new Error("expected an InputError");
-}
+const parseError = (text: string): InputError => inputError(() => parseSwc(text, "bad.swc"));
 
 describe("parseSwc", () => {
   it("reads nodes in file order with parents as indices", () => {

@@ -6,6 +6,7 @@ import { InputError } from "../../src/nblast/errors.ts";
 import { parseIdList, readIdFile } from "../../src/plan/idfile.ts";
 import { selectNeurons } from "../../src/plan/select.ts";
 import type { PlanNeuron } from "../../src/plan/types.ts";
+import { inputError } from "../helpers/input-error.ts";
 
 const neurons: PlanNeuron[] = [
   { id: 30, points: 40, cable: 39 },
@@ -16,15 +17,6 @@ const neurons: PlanNeuron[] = [
 ];
 const known = new Set(neurons.map((n) => n.id));
 
-function inputError(fn: () => unknown): InputError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(InputError);
-    return err as InputError;
-  }
-  throw new Error("expected an InputError");
-}
 
 describe("selectNeurons", () => {
   it("defaults to all-by-all over every neuron, sorted by id", () => {

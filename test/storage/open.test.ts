@@ -9,16 +9,8 @@ import { openStorage, parseStorageUri } from "../../src/storage/open.ts";
 import { S3Storage, createS3ClientFromEnv } from "../../src/storage/s3.ts";
 import { startTestFauxqs } from "../helpers/fauxqs.ts";
 import type { TestFauxqs } from "../helpers/fauxqs.ts";
+import { inputError } from "../helpers/input-error.ts";
 
-function inputError(fn: () => unknown): InputError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(InputError);
-    return err as InputError;
-  }
-  throw new Error("expected an InputError");
-}
 
 describe("parseStorageUri", () => {
   it("resolves local paths and file:// URIs to absolute paths", () => {
