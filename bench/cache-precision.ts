@@ -18,10 +18,9 @@ import type { Normalization } from "../src/nblast/score.ts";
 import type { Dotprops } from "../src/nblast/types.ts";
 import { LocalStorage } from "../src/storage/local.ts";
 
-const FIXTURES = new URL("../test/fixtures/", import.meta.url);
 const DATASETS = [
-  { name: "kcs20", dir: fileURLToPath(new URL("reference/kcs20/points", FIXTURES)), params: { scale: 1, simplify: undefined, resample: undefined, k: 5 } },
-  { name: "fctraces20", dir: fileURLToPath(new URL("fctraces20", FIXTURES)), params: { scale: 1, simplify: undefined, resample: 1, k: 5 } },
+  { name: "kcs20", dir: fileURLToPath(new URL("../samples/kcs20", import.meta.url)), params: { scale: 1, simplify: undefined, resample: undefined, k: 5 } },
+  { name: "fctraces20", dir: fileURLToPath(new URL("../samples/fctraces20", import.meta.url)), params: { scale: 1, simplify: undefined, resample: 1, k: 5 } },
   ...process.argv.slice(2).map((dir) => ({ name: dir, dir, params: { scale: 1, simplify: undefined, resample: undefined, k: 5 } })),
 ];
 

@@ -15,7 +15,7 @@ import { LocalStorage } from "../src/storage/local.ts";
 
 const copies = Number(process.argv[2] ?? 50);
 const threads = Number(process.argv[3] ?? 2);
-const FCTRACES = fileURLToPath(new URL("../test/fixtures/fctraces20", import.meta.url));
+const FCTRACES = fileURLToPath(new URL("../samples/fctraces20", import.meta.url));
 const PARAMS = { scale: 1, simplify: undefined, resample: 1, k: 5 };
 
 const work = await mkdtemp(join(tmpdir(), "nbf-cache-bench-"));

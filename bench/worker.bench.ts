@@ -1,6 +1,6 @@
 /**
  * The bin worker: scaling from 1 to 2 threads on one bin, and its peak memory against the
- * size of the cache. Each measurement is a fresh worker process (src/worker/main.ts), so
+ * size of the cache. Each measurement is a fresh `nblast-fanout worker` process, so
  * its peak RSS is its own; figures come from the bin's done marker.
  *
  *   node bench/worker.bench.ts [copies=5] [bins=1] [mode=mean] [threads=1,2] [reps=3] [queries=all]
@@ -12,7 +12,7 @@
  * meets every neuron of the cache, to see memory grow with the bin's points.
  */
 import { spawnSync } from "node:child_process";
-import { copyFile, mkdir, mkdtemp, readdir, rm } from "node:fs/promises";
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -34,8 +34,8 @@ const reps = Number(process.argv[6] ?? 3);
 const queries = process.argv[7] === undefined ? undefined : Number(process.argv[7]);
 if (!isNormalization(mode)) throw new Error(`unknown mode ${mode}`);
 
-const FCTRACES = fileURLToPath(new URL("../test/fixtures/fctraces20", import.meta.url));
-const MAIN = fileURLToPath(new URL("../src/worker/main.ts", import.meta.url));
+const FCTRACES = fileURLToPath(new URL("../samples/fctraces20", import.meta.url));
+const MAIN = fileURLToPath(new URL("../src/cli/main.ts", import.meta.url));
 const MiB = 2 ** 20;
 
 const work = await mkdtemp(join(tmpdir(), "nbf-worker-bench-"));
@@ -78,12 +78,12 @@ try {
     for (const threads of threadCounts) {
       const runDir = join(work, `run-${threads}-${rep}`);
       await writeManifest(new LocalStorage(runDir), manifest);
-      const child = spawnSync(process.execPath, [MAIN, "--run", runDir, "--bin", "0", "--threads", String(threads)], {
+      const child = spawnSync(process.execPath, [MAIN, "worker", "--run", runDir, "--bin", "0", "--threads", String(threads)], {
         encoding: "utf8",
         env: { ...process.env, NODE_NO_WARNINGS: "1" },
       });
       if (child.status !== 0) throw new Error(`worker failed: ${child.stderr}`);
-      const m = JSON.parse(child.stdout) as DoneMarker;
+      const m = JSON.parse(await readFile(join(runDir, "done", "0.json"), "utf8")) as DoneMarker;
       const prev = best.get(threads);
       if (prev === undefined || m.timings.scoring < prev.timings.scoring) best.set(threads, m);
     }

@@ -6,7 +6,10 @@ import { TOOL_VERSION } from "../version.ts";
 import { registerCache } from "./cache-command.ts";
 import { registerPlan } from "./plan-command.ts";
 import { registerResults } from "./results-commands.ts";
+import { registerRun } from "./run-command.ts";
 import { registerScore } from "./score-command.ts";
+import { registerWorker } from "./worker-command.ts";
+import { CliExit } from "./exit.ts";
 
 /** The whole command tree; each command lives in its own module. */
 export function buildProgram(): Command {
@@ -18,6 +21,8 @@ export function buildProgram(): Command {
   registerScore(program);
   registerCache(program);
   registerPlan(program);
+  registerWorker(program);
+  registerRun(program);
   registerResults(program);
   return program;
 }
@@ -34,6 +39,10 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode; // commander already printed why
+    if (err instanceof CliExit) {
+      if (err.message !== "") process.stderr.write(`nblast-fanout: ${err.message}\n`);
+      return err.code;
+    }
     if (err instanceof InputError) {
       process.stderr.write(`nblast-fanout: ${err.message}\n`);
       return 2;

@@ -8,7 +8,7 @@ import { nonNegativeNumber, oneOf, positiveInt } from "./parse-options.ts";
 import { addScoringStorageOptions, minScoreOf, type ScoringStorageOptions } from "./scoring-options.ts";
 import { resolveSmat } from "./smat-option.ts";
 
-interface PlanOptions extends ScoringStorageOptions {
+export interface PlanOptions extends ScoringStorageOptions {
   cache: string;
   bins?: number;
   out: string;
@@ -24,7 +24,16 @@ export function registerPlan(program: Command): void {
     .command("plan")
     .description("pick the neurons, split the work into bins of equal cost, write RUN_URI/manifest.json")
     .requiredOption("--cache <uri>", "the dotprops cache (folder or s3://...)")
-    .requiredOption("--out <run-uri>", "the run's folder or s3:// prefix; its manifest is never rewritten")
+    .requiredOption("--out <run-uri>", "the run's folder or s3:// prefix; its manifest is never rewritten");
+  addPlanOptions(cmd).action(async (o: PlanOptions) => {
+    const created = await planFromOptions(o);
+    printPlan(created, o.out);
+  });
+}
+
+/** Which neurons, how many bins, how balanced, and the scoring and storage options: `plan`'s and `run`'s. */
+export function addPlanOptions(cmd: Command): Command {
+  cmd
     .option("--bins <n>", "number of bins (default: 16, or fewer when there are fewer queries)", positiveInt)
     .option("--min-length <um>", "only neurons with at least this much cable (microns)", nonNegativeNumber)
     .option("--max-length <um>", "only neurons with at most this much cable (microns)", nonNegativeNumber)
@@ -35,10 +44,7 @@ export function registerPlan(program: Command): void {
         .argParser(oneOf(["cost", "cable"] as const))
         .default("cost"),
     );
-  addScoringStorageOptions(cmd).action(async (o: PlanOptions) => {
-    const created = await planFromOptions(o);
-    printPlan(created, o.out);
-  });
+  return addScoringStorageOptions(cmd);
 }
 
 export async function planFromOptions(o: PlanOptions): Promise<CreatedRun> {

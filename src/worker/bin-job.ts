@@ -2,21 +2,34 @@
  * A bin's work as the scoring threads take it: neurons by their index in the bin's packed
  * block ("local" index, = position in BinWork.neurons), and the pairs as work items.
  *
- * An item is a stretch of one query's row: (query, k0, k1) means the query against the
- * targets cols[k0..k1). Rows are cut into stretches of at most ITEM_TARGETS targets so a
- * bin with fewer rows than threads (a long query row split over bins) still spreads over
- * every thread. Items, cols and the self-score list live in SharedArrayBuffers: every
- * thread reads the same ones.
+ * `rows` lists every row of every block: (query, k0, k1, selfK), the query against the
+ * targets cols[k0..k1) (selfK: where the query itself sits in that range, or -1). An item
+ * is a tile: row entries [e0, e1) against the column window [c0, c1).
+ *
+ * Tile shape decides how many k-d trees each thread builds, since a thread builds the tree
+ * of every neuron it meets as a target (and, in symmetric modes, as a query too: the
+ * reverse score searches the query's tree). A tree costs about as much as one to two pair
+ * scores, so:
+ * - asymmetric modes (raw, normalized): tiles are whole columns of a block (all its rows),
+ *   so each target's tree is built by one thread only;
+ * - symmetric modes: square tiles, which need the fewest trees per pair.
+ * Tiles hold about pairs / TARGET_ITEMS pairs (at least MIN_ITEM_PAIRS), so a bin spreads
+ * over any number of threads and a slow tile at the end holds up little. Items, rows, cols
+ * and the self-score list live in SharedArrayBuffers: every thread reads the same ones.
  */
+import { isSymmetricMode } from "../nblast/modes.ts";
 import type { BinWork } from "../plan/work.ts";
 
-/** Most targets in one work item. */
-export const ITEM_TARGETS = 256;
+/** Tiles a bin is cut into, roughly (fewer for small bins). */
+export const TARGET_ITEMS = 256;
+export const MIN_ITEM_PAIRS = 64;
 
 export interface BinLayout {
   /** Local indices whose self score the bin computes. */
   readonly selfIdx: Int32Array;
-  /** (query local index, k0, k1) triples into `cols`. */
+  /** (query local index, k0, k1, selfK) per row of each block. */
+  readonly rows: Int32Array;
+  /** (e0, e1, c0, c1) per tile: rows entries e0..e1-1 against cols[c0..c1). */
   readonly items: Int32Array;
   readonly itemCount: number;
   /** Local neuron index of each target column the bin uses, in target-list order. */
@@ -41,7 +54,7 @@ export function indexOfSorted(a: ArrayLike<number>, x: number): number {
 
 function sharedInt32(values: ArrayLike<number>): Int32Array {
   const a = new Int32Array(new SharedArrayBuffer(4 * Math.max(1, values.length)), 0, values.length);
-  a.set(values as ArrayLike<number>);
+  a.set(values);
   return a;
 }
 
@@ -62,7 +75,7 @@ export function planBinLayout(work: BinWork): BinLayout {
     if (last !== undefined && a <= last[1]) last[1] = Math.max(last[1], b);
     else merged.push([a, b]);
   }
-  const starts: number[] = []; // k of each merged range's first column
+  const starts: number[] = [];
   const colList: number[] = [];
   for (const [a, b] of merged) {
     starts.push(colList.length);
@@ -79,35 +92,72 @@ export function planBinLayout(work: BinWork): BinLayout {
     return starts[lo] + pos - merged[lo][0];
   };
 
-  const items: number[] = [];
+  // Row entries, block by block; pairs counted as forEachPair walks them.
+  const rows: number[] = [];
+  const blockRows: [number, number][] = []; // entries [e0, e1) of each block
   let pairs = 0;
   for (const b of work.blocks) {
     const [r0, r1] = b.rows;
     const [c0, c1] = b.cols;
+    const e0 = rows.length / 4;
     for (let i = r0; i < r1; i++) {
       const first = upper ? Math.max(c0, diagonal ? i : i + 1) : c0;
       if (first >= c1) continue;
-      const q = local(queries[i]);
       const k0 = kOf(first);
       const k1 = kOf(c1 - 1) + 1;
-      pairs += k1 - k0;
+      let selfK = -1;
       if (!upper && !diagonal) {
         const self = indexOfSorted(targets, queries[i]);
-        if (self >= first && self < c1) pairs--;
+        if (self >= first && self < c1) selfK = kOf(self);
       }
-      for (let k = k0; k < k1; k += ITEM_TARGETS) items.push(q, k, Math.min(k1, k + ITEM_TARGETS));
+      rows.push(local(queries[i]), k0, k1, selfK);
+      pairs += k1 - k0 - (selfK >= 0 ? 1 : 0);
+    }
+    blockRows.push([e0, rows.length / 4]);
+  }
+
+  const itemPairs = Math.max(MIN_ITEM_PAIRS, Math.ceil(pairs / TARGET_ITEMS));
+  const square = isSymmetricMode(work.normalization);
+  const items: number[] = [];
+  for (const [e0, e1] of blockRows) {
+    if (e1 === e0) continue;
+    let kMin = Infinity;
+    let kMax = -Infinity;
+    for (let e = e0; e < e1; e++) {
+      kMin = Math.min(kMin, rows[4 * e + 1]);
+      kMax = Math.max(kMax, rows[4 * e + 2]);
+    }
+    const nRows = e1 - e0;
+    let groupRows: number;
+    let width: number;
+    if (square) {
+      groupRows = width = Math.max(1, Math.round(Math.sqrt(itemPairs)));
+    } else {
+      groupRows = Math.min(nRows, itemPairs);
+      width = Math.max(1, Math.floor(itemPairs / groupRows));
+    }
+    for (let c0 = kMin; c0 < kMax; c0 += width) {
+      const c1 = Math.min(kMax, c0 + width);
+      for (let g0 = e0; g0 < e1; g0 += groupRows) {
+        const g1 = Math.min(e1, g0 + groupRows);
+        // Tiles left of a triangle's rows hold nothing.
+        let any = false;
+        for (let e = g0; e < g1 && !any; e++) any = Math.max(c0, rows[4 * e + 1]) < Math.min(c1, rows[4 * e + 2]);
+        if (any) items.push(g0, g1, c0, c1);
+      }
     }
   }
   return {
     selfIdx: sharedInt32(work.selfScores.map(local)),
+    rows: sharedInt32(rows),
     items: sharedInt32(items),
-    itemCount: items.length / 3,
+    itemCount: items.length / 4,
     cols: sharedInt32(colList),
     pairs,
   };
 }
 
-/** Pairs of the plan in bin `work` (as planBinLayout counts them), without building items. */
+/** Pairs of the plan in bin `work` (as planBinLayout counts them), without building anything. */
 export function binPairCount(work: BinWork): number {
   const { queries, targets, diagonal } = work;
   const upper = work.layout === "upper";

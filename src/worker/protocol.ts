@@ -28,6 +28,9 @@ export interface BinMessage {
   readonly selfIdx: Int32Array;
   /** Self scores by local index (NaN where the bin needs none); filled in phase 1. */
   readonly selfs: Float64Array;
+  /** (query, k0, k1, selfK) per block row; see bin-job.ts. */
+  readonly rows: Int32Array;
+  /** (e0, e1, c0, c1) per tile. */
   readonly items: Int32Array;
   readonly itemCount: number;
   readonly cols: Int32Array;

@@ -104,6 +104,7 @@ async function runBinIn(session: WorkerSession, opts: RunBinOptions, started: nu
         packed,
         selfIdx: layout.selfIdx,
         selfs,
+        rows: layout.rows,
         items: layout.items,
         itemCount: layout.itemCount,
         cols: layout.cols,

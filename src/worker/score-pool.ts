@@ -33,6 +33,7 @@ export interface ScoreJob {
   readonly selfIdx: Int32Array;
   /** Shared Float64Array, one slot per neuron; the threads fill the selfIdx slots. */
   readonly selfs: Float64Array;
+  readonly rows: Int32Array;
   readonly items: Int32Array;
   readonly itemCount: number;
   readonly cols: Int32Array;

@@ -79,7 +79,7 @@ function withPair<T>(s: BinState, q: number, t: number, fn: () => T): T {
 
 function pairsPhase(s: BinState): void {
   const m = s.msg;
-  const { items, itemCount, cols, selfs, smat, useAlpha, mode, upper, diagonal, components, minScore } = m;
+  const { rows: entries, items, itemCount, cols, selfs, smat, useAlpha, mode, upper, diagonal, components, minScore } = m;
   const ids = s.views.ids;
   const symmetric = isSymmetricMode(mode);
   const rows = new RowsBuilder(components, 1024);
@@ -89,36 +89,42 @@ function pairsPhase(s: BinState): void {
   for (;;) {
     const it = Atomics.add(s.ctrl, CTRL_ITEM, 1);
     if (it >= itemCount) break;
-    const q = items[3 * it];
-    const k0 = items[3 * it + 1];
-    const k1 = items[3 * it + 2];
-    const qd = dp(s, q);
-    const qid = ids[q];
-    const sq = selfs[q];
+    const e1 = items[4 * it + 1];
+    const c0 = items[4 * it + 2];
+    const c1 = items[4 * it + 3];
     let done = 0;
-    for (let k = k0; k < k1; k++) {
-      if (aborted(s)) return reply({ type: "aborted", seq: m.seq });
-      const t = cols[k];
-      if (t === q && !diagonal) continue;
-      const tid = ids[t];
-      const st = selfs[t];
-      // The self pair's forward score is the self score, when the bin has it.
-      const fwd = t === q && sq === sq ? sq : withPair(s, q, t, () => rawScore(qd, prep(s, t), smat, useAlpha));
-      const rev = !symmetric ? NaN : t === q ? fwd : withPair(s, t, q, () => rawScore(dp(s, t), prep(s, q), smat, useAlpha));
-      const score = combineScores(mode, fwd, rev, sq, st);
-      // NaN passes the filter so that RowsBuilder refuses it, naming the pair.
-      if (keep(score)) {
-        if (components) rows.push(qid, tid, score, fwd / sq, rev / st);
-        else rows.push(qid, tid, score);
-      }
-      if (upper && t !== q) {
-        const back = combineScores(mode, rev, fwd, st, sq);
-        if (keep(back)) {
-          if (components) rows.push(tid, qid, back, rev / st, fwd / sq);
-          else rows.push(tid, qid, back);
+    for (let e = items[4 * it]; e < e1; e++) {
+      const q = entries[4 * e];
+      const k0 = Math.max(c0, entries[4 * e + 1]);
+      const k1 = Math.min(c1, entries[4 * e + 2]);
+      if (k0 >= k1) continue;
+      const qd = dp(s, q);
+      const qid = ids[q];
+      const sq = selfs[q];
+      for (let k = k0; k < k1; k++) {
+        if (aborted(s)) return reply({ type: "aborted", seq: m.seq });
+        const t = cols[k];
+        if (t === q && !diagonal) continue;
+        const tid = ids[t];
+        const st = selfs[t];
+        // The self pair's forward score is the self score, when the bin has it.
+        const fwd = t === q && sq === sq ? sq : withPair(s, q, t, () => rawScore(qd, prep(s, t), smat, useAlpha));
+        const rev = !symmetric ? NaN : t === q ? fwd : withPair(s, t, q, () => rawScore(dp(s, t), prep(s, q), smat, useAlpha));
+        const score = combineScores(mode, fwd, rev, sq, st);
+        // NaN passes the filter so that RowsBuilder refuses it, naming the pair.
+        if (keep(score)) {
+          if (components) rows.push(qid, tid, score, fwd / sq, rev / st);
+          else rows.push(qid, tid, score);
         }
+        if (upper && t !== q) {
+          const back = combineScores(mode, rev, fwd, st, sq);
+          if (keep(back)) {
+            if (components) rows.push(tid, qid, back, rev / st, fwd / sq);
+            else rows.push(tid, qid, back);
+          }
+        }
+        done++;
       }
-      done++;
     }
     pairs += done;
     Atomics.add(s.pairsDone, 0, BigInt(done));

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Storage } from "../../src/storage/types.ts";
 
-export const FCTRACES = fileURLToPath(new URL("../fixtures/fctraces20", import.meta.url));
+export const FCTRACES = fileURLToPath(new URL("../../samples/fctraces20", import.meta.url));
 
 export async function tempDir(label: string): Promise<{ path: string; cleanup: () => Promise<void> }> {
   const path = await mkdtemp(join(tmpdir(), `nbf-cache-${label}-`));

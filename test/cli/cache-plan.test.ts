@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../helpers/cli.ts";
 
-const FC = "test/fixtures/fctraces20";
+const FC = "samples/fctraces20";
 let dir: string;
 let inputs: string;
 

@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { parseScoreCsv, runCli } from "../helpers/cli.ts";
 
 const KCS20 = "test/fixtures/reference/kcs20";
-const FC = "test/fixtures/fctraces20";
+const FC = "samples/fctraces20";
 
 function rCsv(text: string): { cols: string[]; rows: Map<string, number[]> } {
   const lines = text.trimEnd().split(/\r?\n/);

@@ -7,7 +7,7 @@ import { collectInputs } from "../../src/inputs/index.ts";
 import type { NeuronSource } from "../../src/inputs/index.ts";
 import { InputError } from "../../src/nblast/errors.ts";
 
-const FC = fileURLToPath(new URL("../fixtures/fctraces20/", import.meta.url));
+const FC = fileURLToPath(new URL("../../samples/fctraces20/", import.meta.url));
 const KCS = fileURLToPath(new URL("../fixtures/reference/kcs20/", import.meta.url));
 const SWC = "1 1 0 0 0 0 -1\n2 1 0 0 3 0 1\n";
 const CATMAID = JSON.stringify([[[1, null, 0, 0, 0, 0, 0, 5], [2, 1, 0, 0, 0, 3000, 0, 5]], [], {}]);
@@ -106,7 +106,7 @@ describe("collectInputs", () => {
   it("tells dotprops CSVs from points CSVs by their header", async () => {
     const dir = await folder("csv", {});
     await copyFile(join(KCS, "dotprops/ChaMARCM-F000586_seg002.csv"), join(dir, "dp.csv"));
-    await copyFile(join(KCS, "points/ChaMARCM-F000586_seg002.csv"), join(dir, "pts.csv"));
+    await copyFile(fileURLToPath(new URL("../../samples/kcs20/ChaMARCM-F000586_seg002.csv", import.meta.url)), join(dir, "pts.csv"));
     await writeFile(join(dir, "bare.csv"), ",points.X,points.Y,points.Z,alpha,vect.1,vect.2,vect.3\n1,0,0,0,1,1,0,0\n");
     await writeFile(join(dir, "idx.csv"), "idx,X,Y,Z\n1,0,0,0\n");
     expect(brief(await collectInputs([dir]))).toEqual(["1 bare dotprops-csv", "2 dp dotprops-csv", "3 idx points-csv", "4 pts points-csv"]);

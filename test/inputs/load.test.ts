@@ -15,7 +15,7 @@ import { cableLength } from "../../src/nblast/skeleton-ops.ts";
 import { parseSwc } from "../../src/nblast/swc.ts";
 import type { DotpropsParams } from "../../src/nblast/types.ts";
 
-const FC = fileURLToPath(new URL("../fixtures/fctraces20/", import.meta.url));
+const FC = fileURLToPath(new URL("../../samples/fctraces20/", import.meta.url));
 const KCS = fileURLToPath(new URL("../fixtures/reference/kcs20/", import.meta.url));
 const PARAMS: DotpropsParams = { scale: 1, simplify: undefined, resample: 1, k: 5 };
 const NEURON = "DvGlutMARCM-F004097_seg001";

@@ -12,11 +12,13 @@ import { InputError } from "../../src/nblast/errors.ts";
 import { inputError } from "../helpers/input-error.ts";
 
 const KCS20 = new URL("../fixtures/reference/kcs20/", import.meta.url);
-const names = readdirSync(new URL("points/", KCS20))
+const POINTS = new URL("../../samples/kcs20/", import.meta.url);
+const names = readdirSync(POINTS)
   .filter((f) => f.endsWith(".csv"))
   .map((f) => f.slice(0, -4))
   .sort();
-const read = (sub: string, name: string): string => readFileSync(new URL(`${sub}/${name}.csv`, KCS20), "utf8");
+const read = (sub: "points" | "dotprops", name: string): string =>
+  readFileSync(new URL(`${name}.csv`, sub === "points" ? POINTS : new URL("dotprops/", KCS20)), "utf8");
 
 describe("computeDotprops against R's nat::dotprops (kcs20, k = 5)", () => {
   it("has all 20 neurons", () => expect(names).toHaveLength(20));

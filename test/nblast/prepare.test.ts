@@ -8,7 +8,7 @@ import { simplifySkeleton } from "../../src/nblast/simplify.ts";
 import { cableLength, scaleSkeleton } from "../../src/nblast/skeleton-ops.ts";
 import { parseSwc } from "../../src/nblast/swc.ts";
 
-const FC = new URL("../fixtures/fctraces20/", import.meta.url);
+const FC = new URL("../../samples/fctraces20/", import.meta.url);
 const fcFiles = readdirSync(FC).filter((f) => f.endsWith(".swc")).sort();
 const fc = (f: string): string => readFileSync(new URL(f, FC), "utf8");
 

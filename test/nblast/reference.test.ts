@@ -58,7 +58,7 @@ describe("kcs20 raw all-by-all against R (smat.fcwb)", () => {
   it("from R's dotprops", () => compare(rDotprops));
 
   it("from dotprops computed here from the points", () => {
-    compare(names.map((n) => computeDotprops(parsePointsCsv(readText(`points/${n}.csv`), n), 5)));
+    compare(names.map((n) => computeDotprops(parsePointsCsv(readFileSync(new URL(`../../samples/kcs20/${n}.csv`, import.meta.url), "utf8"), n), 5)));
   });
 });
 

@@ -6,6 +6,7 @@ import { cableLength } from "../../src/nblast/skeleton-ops.ts";
 import { parseSwc } from "../../src/nblast/swc.ts";
 
 const fixture = (path: string): string => readFileSync(new URL(`../fixtures/${path}`, import.meta.url), "utf8");
+const sample = (path: string): string => readFileSync(new URL(`../../samples/${path}`, import.meta.url), "utf8");
 const swc = (rows: string[]): string => rows.join("\n");
 const points = (a: Float64Array): number[][] => Array.from({ length: a.length / 3 }, (_, i) => Array.from(a.subarray(3 * i, 3 * i + 3)));
 
@@ -79,7 +80,7 @@ describe("resamplePoints (nat's resample)", () => {
     expect(groups.size).toBe(3);
     for (const [key, expected] of groups) {
       const [neuron, step, simplify] = key.split(",");
-      let sk = parseSwc(fixture(`fctraces20/${neuron}.swc`), neuron);
+      let sk = parseSwc(sample(`fctraces20/${neuron}.swc`), neuron);
       if (simplify !== "") sk = simplifySkeleton(sk, Number(simplify));
       const got = resamplePoints(sk, Number(step));
       expect(got.length, key).toBe(expected.length);
@@ -90,7 +91,7 @@ describe("resamplePoints (nat's resample)", () => {
   });
 
   it("gives about one point per micron of cable on real neurons", () => {
-    const sk = parseSwc(fixture("fctraces20/FruMARCM-M001022_seg003.swc"), "n");
+    const sk = parseSwc(sample("fctraces20/FruMARCM-M001022_seg003.swc"), "n");
     const n = resamplePoints(sk, 1).length / 3;
     const cable = cableLength(sk);
     expect(n).toBeGreaterThan(cable);

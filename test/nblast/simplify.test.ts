@@ -4,6 +4,7 @@ import { simplifySkeleton } from "../../src/nblast/simplify.ts";
 import { parseSwc } from "../../src/nblast/swc.ts";
 
 const fixture = (path: string): string => readFileSync(new URL(`../fixtures/${path}`, import.meta.url), "utf8");
+const sample = (path: string): string => readFileSync(new URL(`../../samples/${path}`, import.meta.url), "utf8");
 
 // Root 1 has two children: 2 (branch point A) and 8, a long arm of 100 with no branch
 // point. A: tip 3 (8 from A), tip 7 (6 from A), branch point B 10 further on.
@@ -93,7 +94,7 @@ describe("simplifySkeleton (nat's simplify_neuron)", () => {
     expect(rows).toHaveLength(60);
     for (const row of rows) {
       const [neuron, n, ids] = row.split(",");
-      const got = keptIds(fixture(`fctraces20/${neuron}.swc`), Number(n));
+      const got = keptIds(sample(`fctraces20/${neuron}.swc`), Number(n));
       expect(got.join(" "), `${neuron} n=${n}`).toBe(ids);
     }
   });

@@ -4,7 +4,7 @@ import { selectNeurons } from "../../src/plan/select.ts";
 import type { Normalization } from "../../src/plan/types.ts";
 import { forEachPair, planBinWork } from "../../src/plan/work.ts";
 import { generateFragmentSet } from "../../src/synth/fragments.ts";
-import { ITEM_TARGETS, binPairCount, planBinLayout } from "../../src/worker/bin-job.ts";
+import { MIN_ITEM_PAIRS, TARGET_ITEMS, binPairCount, planBinLayout } from "../../src/worker/bin-job.ts";
 import { allocPacked, packedNeuron, packedViews, setPackedNeuron } from "../../src/worker/packed.ts";
 
 interface Case {
@@ -39,17 +39,27 @@ describe("planBinLayout", () => {
         const want: string[] = [];
         forEachPair(work, (q, t) => want.push(`${q},${t}`));
         const got: string[] = [];
+        let maxItem = 0;
+        let badSelf = 0;
         for (let it = 0; it < layout.itemCount; it++) {
-          const q = layout.items[3 * it];
-          const k0 = layout.items[3 * it + 1];
-          const k1 = layout.items[3 * it + 2];
-          expect(k1 - k0).toBeLessThanOrEqual(ITEM_TARGETS);
-          for (let k = k0; k < k1; k++) {
-            const t = layout.cols[k];
-            if (t === q && !work.diagonal) continue; // the threads skip it the same way
-            got.push(`${work.neurons[q]},${work.neurons[t]}`);
+          const [e0, e1, c0, c1] = layout.items.subarray(4 * it, 4 * it + 4);
+          let inItem = 0;
+          for (let e = e0; e < e1; e++) {
+            const [q, k0, k1, selfK] = layout.rows.subarray(4 * e, 4 * e + 4);
+            for (let k = Math.max(k0, c0); k < Math.min(k1, c1); k++) {
+              const t = layout.cols[k];
+              if ((t === q && !work.diagonal) !== (k === selfK)) badSelf++;
+              if (t === q && !work.diagonal) continue; // the threads skip it the same way
+              got.push(`${work.neurons[q]},${work.neurons[t]}`);
+              inItem++;
+            }
           }
+          expect(inItem).toBeGreaterThan(0);
+          maxItem = Math.max(maxItem, inItem);
         }
+        expect(badSelf).toBe(0);
+        // tiles of about pairs / TARGET_ITEMS pairs (rounding a square side, or a whole column)
+        expect(maxItem).toBeLessThanOrEqual(2 * Math.max(MIN_ITEM_PAIRS, Math.ceil(want.length / TARGET_ITEMS)));
         expect(got.sort()).toEqual(want.sort());
         expect(layout.pairs).toBe(want.length);
         expect(binPairCount(work)).toBe(want.length);

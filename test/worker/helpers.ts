@@ -23,7 +23,7 @@ import { listShards } from "../../src/results/shard-store.ts";
 import { LocalStorage } from "../../src/storage/local.ts";
 import type { Storage } from "../../src/storage/types.ts";
 
-export const FCTRACES = fileURLToPath(new URL("../fixtures/fctraces20", import.meta.url));
+export const FCTRACES = fileURLToPath(new URL("../../samples/fctraces20", import.meta.url));
 export const PARAMS = { scale: 1, simplify: undefined, resample: 1, k: 5 };
 
 export async function tempDir(label: string): Promise<{ path: string; cleanup: () => Promise<void> }> {

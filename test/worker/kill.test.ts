@@ -9,19 +9,19 @@ import { LocalStorage } from "../../src/storage/local.ts";
 import { binStatus, doneKey } from "../../src/worker/index.ts";
 import { FCTRACES, PARAMS, mergedRows, planRun, tempDir } from "./helpers.ts";
 
-const MAIN = fileURLToPath(new URL("../../src/worker/main.ts", import.meta.url));
+const MAIN = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url));
 
 let work: Awaited<ReturnType<typeof tempDir>>;
 let cache: CacheReader;
 
-// 80 neurons (fctraces20 four times) so that one bin of three takes long enough to be
-// killed in the middle: about a second of scoring on one thread.
+// 100 neurons (fctraces20 five times) so that one bin of three takes long enough to be
+// killed in the middle: 1650 pairs, about a second of scoring on one thread.
 beforeAll(async () => {
   work = await tempDir("kill");
   const swc = join(work.path, "swc");
   await mkdir(swc);
   const files = (await readdir(FCTRACES)).filter((f) => f.endsWith(".swc"));
-  for (let c = 0; c < 4; c++) for (const f of files) await copyFile(join(FCTRACES, f), join(swc, `c${c}_${f}`));
+  for (let c = 0; c < 5; c++) for (const f of files) await copyFile(join(FCTRACES, f), join(swc, `c${c}_${f}`));
   const out = new LocalStorage(join(work.path, "cache"));
   await buildCache({ inputs: await collectInputs([swc]), out, params: PARAMS, precision: "float32", threads: 2 });
   cache = await openCache(out);
@@ -37,7 +37,7 @@ interface Child {
 /** Runs the worker entry; `killOn` SIGKILLs it as soon as stderr shows that text. */
 function worker(run: string, bin: number, killOn?: string): Promise<Child> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [MAIN, "--run", run, "--bin", String(bin), "--threads", "1"], {
+    const child = spawn(process.execPath, [MAIN, "worker", "--run", run, "--bin", String(bin), "--threads", "1"], {
       stdio: ["ignore", "ignore", "pipe"],
       env: { ...process.env, NODE_NO_WARNINGS: "1" },
     });

@@ -45,6 +45,7 @@ function job(mode: Normalization, smat: ScoreMatrix, bins = 1, bin = 0): ScoreJo
     packed,
     selfIdx: layout.selfIdx,
     selfs: new Float64Array(new SharedArrayBuffer(8 * packed.count)).fill(NaN),
+    rows: layout.rows,
     items: layout.items,
     itemCount: layout.itemCount,
     cols: layout.cols,

@@ -1,0 +1,53 @@
+import type { Command } from "commander";
+import { openStorage } from "../storage/open.ts";
+import { runBin } from "../worker/index.ts";
+import { CliExit, interruptSignal } from "./exit.ts";
+import { nonNegativeInt, positiveInt } from "./parse-options.ts";
+
+interface WorkerOptions {
+  run: string;
+  bin: number;
+  threads?: number;
+  cacheDir?: string;
+}
+
+export function registerWorker(program: Command): void {
+  program
+    .command("worker")
+    .description("score one bin of a planned run: shards/bin=K.parquet, then done/K.json (what every backend runs)")
+    .requiredOption("--run <run-uri>", "the run's folder or s3:// prefix")
+    .requiredOption("--bin <k>", "the bin, 0-based", nonNegativeInt)
+    .option("--threads <n>", "threads (default: --threads, SLURM_CPUS_PER_TASK, the container's CPU quota, else the machine)", positiveInt)
+    .option("--cache-dir <dir>", "where an S3 cache is copied once per host (default: $NBLAST_FANOUT_CACHE_DIR or ~/.cache/nblast-fanout)")
+    .action(async (o: WorkerOptions) => {
+      const { signal, dispose } = interruptSignal();
+      let lastPhase = "";
+      try {
+        const outcome = await runBin({
+          run: openStorage(o.run),
+          bin: o.bin,
+          threads: o.threads,
+          cacheDir: o.cacheDir,
+          signal,
+          // One line per phase: readable in Slurm and Batch logs as on a terminal.
+          onProgress: (p) => {
+            if (p.phase === lastPhase) return;
+            lastPhase = p.phase;
+            process.stderr.write(`bin ${p.bin}: ${p.phase} (${p.pairsTotal} pairs)\n`);
+          },
+        });
+        const m = outcome.marker;
+        process.stderr.write(
+          outcome.status === "skipped"
+            ? `bin ${o.bin}: skipped, already done (${m.shard.rows} rows)\n`
+            : `bin ${o.bin}: done, ${m.pairs} pairs, ${m.shard.rows} rows in ${m.timings.total.toFixed(1)} s on ${m.threads} threads, ` +
+                `peak memory ${(m.peakMemory / 2 ** 20).toFixed(0)} MiB\n`,
+        );
+      } catch (err) {
+        if (signal.aborted) throw new CliExit(130, `bin ${o.bin}: interrupted; nothing of it counts as done`);
+        throw err;
+      } finally {
+        dispose();
+      }
+    });
+}
