@@ -5,6 +5,7 @@ import { InputError } from "../nblast/errors.ts";
 import { readManifest } from "../plan/index.ts";
 import { exportMerged, formatFloat32, topMatches } from "../results/index.ts";
 import { openStorage } from "../storage/open.ts";
+import { binStatus } from "../worker/index.ts";
 import type { Storage } from "../storage/types.ts";
 import { oneOf, positiveInt } from "./parse-options.ts";
 
@@ -33,6 +34,18 @@ export function registerResults(program: Command): void {
     });
 
   program
+    .command("status")
+    .description("where a run stands: bins done, failed (with why) and pending")
+    .requiredOption("--run <run-uri>", "the run's folder or s3:// prefix")
+    .action(async (o: { run: string }) => {
+      const s = await binStatus(openStorage(o.run));
+      const out = [`${o.run}: ${s.bins} bins, ${s.counts.done} done, ${s.counts.failed} failed, ${s.counts.pending} pending`];
+      for (const f of s.failed) out.push(`  bin ${f.bin} failed on ${f.host} at ${f.at}: ${f.message}`);
+      if (s.counts.pending > 0) out.push(`  pending: ${ranges(s.pending)}`);
+      process.stdout.write(out.join("\n") + "\n");
+    });
+
+  program
     .command("export")
     .description("write a run's merged result (all shards) as one CSV or Parquet file")
     .requiredOption("--run <run-uri>", "the run's folder or s3:// prefix")
@@ -42,6 +55,18 @@ export function registerResults(program: Command): void {
       const s = await exportMerged(openStorage(o.run), o.format, o.out);
       process.stderr.write(`exported ${s.rows} rows from ${s.shards} shards to ${s.path}\n`);
     });
+}
+
+/** "0-3,7,9-10": bin lists stay one line at any size. */
+function ranges(sorted: readonly number[]): string {
+  const parts: string[] = [];
+  for (let i = 0; i < sorted.length; ) {
+    let j = i;
+    while (j + 1 < sorted.length && sorted[j + 1] === sorted[j] + 1) j++;
+    parts.push(i === j ? `${sorted[i]}` : `${sorted[i]}-${sorted[j]}`);
+    i = j + 1;
+  }
+  return parts.join(",");
 }
 
 interface NeuronNames {

@@ -131,6 +131,12 @@ export interface ManifestInputs {
 export function buildManifest(inputs: ManifestInputs): RunManifest {
   const { work, scoring, storage } = inputs;
   if (work.diagonal !== storage.keepSelf) throw new Error("buildManifest: work.diagonal must equal storage.keepSelf");
+  if (storage.keepForwardReverse && !isSymmetric(scoring.normalization)) {
+    // raw and normalized runs score one direction only: there is no reverse score to keep.
+    throw new InputError(
+      `--keep-forward-reverse needs a symmetric mode (mean, geometric-mean, min, max, harmonic-mean), not ${scoring.normalization}`,
+    );
+  }
   const model = inputs.costModel ?? DEFAULT_COST_MODEL;
   const nT = work.targets === "queries" ? work.queries.length : work.targets.length;
   const draft: RunManifest = {

@@ -88,9 +88,12 @@ describe("run, top and export", () => {
     const doneBefore = existsSync(join(out, "done")) ? readdirSync(join(out, "done")).length : 0;
     expect(doneBefore).toBeLessThan(100);
 
+    const status = runCli(["status", "--run", out]);
+    expect(status.stdout).toContain(`100 bins, ${doneBefore} done, 0 failed, ${100 - doneBefore} pending`);
     const r = runCli(["run", "--resume", out]);
     expect(r.status).toBe(0);
     expect(r.stderr).toMatch(new RegExp(`finished: ${100 - doneBefore} bins computed, ${doneBefore} skipped`));
     expect(readdirSync(join(out, "done"))).toHaveLength(100);
+    expect(runCli(["status", "--run", out]).stdout).toContain("100 bins, 100 done, 0 failed, 0 pending");
   });
 });

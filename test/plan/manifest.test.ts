@@ -50,6 +50,19 @@ function inputs(
   };
 }
 
+describe("buildManifest's checks", () => {
+  it("refuses to keep forward and reverse scores of a run that scores one direction only", () => {
+    for (const normalization of ["raw", "normalized"] as const) {
+      const base = inputs({ normalization });
+      expect(() => buildManifest({ ...base, storage: { ...base.storage, keepForwardReverse: true } })).toThrow(
+        /--keep-forward-reverse needs a symmetric mode/,
+      );
+    }
+    const sym = inputs({ normalization: "min" });
+    expect(buildManifest({ ...sym, storage: { ...sym.storage, keepForwardReverse: true } }).storage.keepForwardReverse).toBe(true);
+  });
+});
+
 describe("run manifest", () => {
   let dir: string;
   beforeAll(async () => {
