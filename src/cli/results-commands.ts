@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import { Option } from "commander";
 import { openCache } from "../cache/index.ts";
 import { InputError } from "../nblast/errors.ts";
-import { readManifest } from "../plan/index.ts";
+import { manifestStoragePolicy, readManifest } from "../plan/index.ts";
 import { exportMerged, formatFloat32, topMatches } from "../results/index.ts";
 import { openStorage } from "../storage/open.ts";
 import { binStatus } from "../worker/index.ts";
@@ -52,7 +52,10 @@ export function registerResults(program: Command): void {
     .addOption(new Option("--format <f>", "csv or parquet").argParser(oneOf(["csv", "parquet"] as const)).default("csv"))
     .requiredOption("--out <file>", "local file to write (atomically)")
     .action(async (o: { run: string; format: "csv" | "parquet"; out: string }) => {
-      const s = await exportMerged(openStorage(o.run), o.format, o.out);
+      const run = openStorage(o.run);
+      // Bins keep their own best N; the run's --top-n holds exactly only over the merged rows.
+      const { topN } = manifestStoragePolicy(await readManifest(run));
+      const s = await exportMerged(run, o.format, o.out, { topN });
       process.stderr.write(`exported ${s.rows} rows from ${s.shards} shards to ${s.path}\n`);
     });
 }

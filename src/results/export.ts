@@ -13,6 +13,7 @@ import { InputError } from "../nblast/errors.ts";
 import { writeStreamAtomic } from "../storage/atomic-file.ts";
 import type { Storage } from "../storage/types.ts";
 import { formatFloat32 } from "./float32-text.ts";
+import { capPerQuery } from "./cap-per-query.ts";
 import { mergeShards, planMerge, type MergePlan } from "./merge.ts";
 import { RowsBuilder, type ScoreRows } from "./rows.ts";
 import { ShardWriter } from "./shard.ts";
@@ -30,6 +31,8 @@ export interface ExportSummary {
 export interface ExportOptions {
   /** Rows per row group of a Parquet export (default ROW_GROUP_ROWS). */
   rowGroupRows?: number;
+  /** The run's --top-n: at most this many rows per query in the merged result. */
+  topN?: number;
 }
 
 export async function exportMerged(
@@ -40,7 +43,8 @@ export async function exportMerged(
   }
   const plan = await planMerge(storage);
   const path = resolve(out);
-  const merged = mergeShards(storage, plan);
+  const all = mergeShards(storage, plan);
+  const merged = opts.topN === undefined ? all : capPerQuery(all, opts.topN, plan.components);
   const chunks = format === "csv" ? csvChunks(merged, plan.components) : parquetChunks(merged, plan, opts);
   let rows = 0;
   async function* counted(): AsyncGenerator<Uint8Array | string> {

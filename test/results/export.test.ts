@@ -56,6 +56,27 @@ describe("exportMerged", () => {
     expect((await readFile(out, "utf8")).split("\n")[1]).toMatch(/^100,1,-0$/);
   });
 
+  it("caps each query at the run's top N over the merged rows, when bins split a query's targets", async () => {
+    // Two bins meet the same queries with different targets; small row groups make the
+    // merge hand rows over in many chunks, so queries straddle chunk boundaries.
+    const bins = [blockRows(range(1, 30), range(1, 40), 7), blockRows(range(1, 30), range(41, 40), 8)];
+    const storage = await run("topn", bins, 16);
+    const out = join(dir, "out", "topn.csv");
+    const topN = 5;
+    const summary = await exportMerged(storage, "csv", out, { topN });
+    const { rows } = parseCsv(await readFile(out, "utf8"));
+    const want = new Map<number, number[][]>();
+    for (const row of mergedTuples(bins)) want.set(row[0], [...(want.get(row[0]) ?? []), row]);
+    const expected = [...want.values()].flatMap((rs) =>
+      rs
+        .sort((a, b) => b[2] - a[2] || a[1] - b[1])
+        .slice(0, topN)
+        .sort((a, b) => a[1] - b[1]),
+    );
+    expect(summary.rows).toBe(30 * topN);
+    expect(rows.map((r) => [r[0], r[1], Math.fround(r[2])])).toEqual(expected.map((r) => [r[0], r[1], Math.fround(r[2])]));
+  });
+
   it("CSV carries forward and reverse columns when the run kept them", async () => {
     const storage = await run("csv-fr", [blockRows([1, 2], [3, 4], 5, true)]);
     const out = join(dir, "fr.csv");
