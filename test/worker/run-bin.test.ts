@@ -168,13 +168,16 @@ describe("runBin", () => {
     expect((await runBin({ run, bin: 0, threads: 1 })).status).toBe("done");
   });
 
-  it("refuses a bin the run does not have, and forward/reverse in an asymmetric mode", async () => {
+  it("refuses a bin the run does not have, and a run with no plan", async () => {
     const run = newRun();
-    await planRun(run, cache, { bins: 2, normalization: "normalized", keepForwardReverse: true });
+    await planRun(run, cache, { bins: 2, normalization: "normalized" });
+    await expect(runBin({ run, bin: 2, threads: 1 })).rejects.toThrow(InputError);
     await expect(runBin({ run, bin: 2, threads: 1 })).rejects.toThrow(/bin 2 does not exist: the run has 2 bins/);
-    await expect(runBin({ run, bin: 0, threads: 1 })).rejects.toThrow(InputError);
-    await expect(runBin({ run, bin: 0, threads: 1 })).rejects.toThrow(/keepForwardReverse needs a symmetric normalization/);
     await expect(runBin({ run: newRun(), bin: 0, threads: 1 })).rejects.toThrow(/no run manifest here/);
+    // Forward/reverse scores of a one-direction run cannot even be planned (see test/plan).
+    await expect(planRun(newRun(), cache, { bins: 2, normalization: "normalized", keepForwardReverse: true })).rejects.toThrow(
+      /--keep-forward-reverse needs a symmetric mode/,
+    );
   });
 
   it("stops at once when aborted mid-bin, leaving no shard and no marker", async () => {
