@@ -7,7 +7,9 @@
  *
  * The data set is fctraces20 copied `copies` times (resample 1 um, k 5, float32 cache);
  * bin 0 of a `bins`-bin plan is measured, `reps` times per thread count, alternating, and
- * the fastest scoring phase kept (the machine is shared: the others are noise). With
+ * the fastest scoring phase kept (the machine is shared: the others are noise). The first
+ * phase (the marker's selfScores) builds the bin's k-d trees and self scores, and includes
+ * starting the threads. With
  * `queries` = q, only the first q neurons are queries (against all targets): a bin that
  * meets every neuron of the cache, to see memory grow with the bin's points.
  */
@@ -93,16 +95,21 @@ try {
   const base = results[0].m;
   console.log(`bin 0: ${base.neurons.count} neurons, ${base.neurons.points} points, shared block ${(base.neurons.bytes / MiB).toFixed(2)} MiB, ${base.pairs} pairs`);
   console.log(`best of ${reps} per thread count`);
-  console.log("threads | self s | scoring s | pairs/s (scoring) | speed-up | trees built (points) | peak RSS MiB | shard rows");
+  console.log(
+    "threads | trees+self s | scoring s | pairs/s (scoring) | speed-up | pairs/s (both phases) | speed-up | trees built (points) | peak RSS MiB | shard rows",
+  );
   const rate = (m: DoneMarker): number => m.pairs / m.timings.scoring;
+  const rateBoth = (m: DoneMarker): number => m.pairs / (m.timings.selfScores + m.timings.scoring);
   for (const { threads, m } of results) {
     console.log(
       [
         String(threads).padStart(7),
-        m.timings.selfScores.toFixed(2).padStart(6),
+        m.timings.selfScores.toFixed(2).padStart(12),
         m.timings.scoring.toFixed(2).padStart(9),
         rate(m).toFixed(0).padStart(17),
         (rate(m) / rate(base)).toFixed(2).padStart(8),
+        rateBoth(m).toFixed(0).padStart(21),
+        (rateBoth(m) / rateBoth(base)).toFixed(2).padStart(8),
         `${m.trees.built} (${m.trees.points})`.padStart(20),
         (m.peakMemory / MiB).toFixed(0).padStart(12),
         String(m.shard.rows).padStart(10),

@@ -11,17 +11,37 @@
  * Ties: when several points are at exactly the same squared distance the one
  * with the lowest original index wins, so every answer is unique and does not
  * depend on the tree's shape or on the order of queries.
+ *
+ * Memory: like kdbush, the whole tree is one block of bytes (a 16-byte header, then
+ * coords, boxes and cells as Float64, then ids, starts, ends, children and parents as
+ * Int32; KdTree.byteLength(n) bytes). It can be built into a caller's buffer, e.g. a
+ * slice of a SharedArrayBuffer, and opened elsewhere with KdTree.from without a copy:
+ * the arrays are read-only once built, and each KdTree object keeps its own query state.
  */
 import type { Vec3Array } from "./types.ts";
 
 // Deep enough for any tree that fits in memory: one pending far child per level.
 const MAX_DEPTH = 64;
+// knn's stack of pending far children: queries never nest, so one per thread (module) is enough.
+const stackNode = new Int32Array(MAX_DEPTH);
+const stackRd = new Float64Array(MAX_DEPTH);
+
+/** "KDT1": marks a tree written into a buffer (and the layout's version). */
+const MAGIC = 0x3154444b;
+/** Header: magic, n, leafSize, nodeCount (Int32 each); 16 bytes keep what follows 8-aligned. */
+const HEADER_BYTES = 16;
+/** Stands for "adopt the tree already in `into`" in the constructor; no caller can pass this very array. */
+const ADOPT: Float64Array = new Float64Array(0);
 
 export class KdTree {
   /** Number of points. */
   readonly n: number;
   /** Most points in a leaf. */
   readonly leafSize: number;
+  /** The buffer holding the tree (its own ArrayBuffer, or the one it was built into or adopted from). */
+  readonly buffer: ArrayBufferLike;
+  /** Where the tree starts in `buffer`; it takes KdTree.byteLength(n, leafSize) bytes. */
+  readonly byteOffset: number;
   /** 3n coordinates in tree (slot) order. */
   readonly coords: Float64Array;
   /** Slot -> original point index. */
@@ -49,8 +69,6 @@ export class KdTree {
   /** Leaf of the last answer, where the next nearest-neighbour search starts. */
   private lastLeaf = 0;
 
-  private readonly stackNode = new Int32Array(MAX_DEPTH);
-  private readonly stackRd = new Float64Array(MAX_DEPTH);
   // State of the current nearest-neighbour query, shared by its recursive helpers.
   private qx = 0;
   private qy = 0;
@@ -60,33 +78,141 @@ export class KdTree {
   private bestId = 0;
   private bestLeaf = 0;
 
-  constructor(points: Vec3Array, leafSize = 8) {
-    if (points.length % 3 !== 0) throw new RangeError(`KdTree: coordinate array length ${points.length} is not a multiple of 3`);
-    if (!(leafSize >= 1 && Number.isInteger(leafSize))) throw new RangeError(`KdTree: leafSize must be a positive integer, got ${leafSize}`);
-    const n = points.length / 3;
+  /**
+   * Builds the tree over `points` (xyz, any length multiple of 3), in its own ArrayBuffer,
+   * or, given `into`, written into `into` at `byteOffset` (a multiple of 8), which must
+   * hold KdTree.byteLength(n, leafSize) bytes there: for instance a slice of a
+   * SharedArrayBuffer that other threads then open with KdTree.from.
+   */
+  constructor(points: Vec3Array, leafSize = 8, into?: ArrayBufferLike, byteOffset = 0) {
+    const adopt = points === ADOPT;
+    let n: number;
+    if (adopt) {
+      if (into === undefined) throw new RangeError("KdTree.from: no buffer");
+      checkOffset(into, byteOffset, HEADER_BYTES);
+      const h = new Int32Array(into, byteOffset, 4);
+      if (h[0] !== MAGIC) throw new RangeError(`KdTree.from: no k-d tree at byte offset ${byteOffset}`);
+      n = h[1];
+      leafSize = h[2];
+      if (!(n >= 0 && leafSize >= 1 && h[3] === KdTree.nodeCount(n, leafSize))) {
+        throw new RangeError(`KdTree.from: corrupt k-d tree header at byte offset ${byteOffset}`);
+      }
+    } else {
+      if (points.length % 3 !== 0) throw new RangeError(`KdTree: coordinate array length ${points.length} is not a multiple of 3`);
+      if (!(leafSize >= 1 && Number.isInteger(leafSize))) throw new RangeError(`KdTree: leafSize must be a positive integer, got ${leafSize}`);
+      n = points.length / 3;
+    }
+    const nodes = KdTree.nodeCount(n, leafSize);
+    const bytes = KdTree.byteLength(n, leafSize);
+    const buffer = into ?? new ArrayBuffer(bytes);
+    checkOffset(buffer, byteOffset, bytes);
     this.n = n;
     this.leafSize = leafSize;
-    this.coords = Float64Array.from(points);
-    for (let i = 0; i < this.coords.length; i++) {
-      if (!Number.isFinite(this.coords[i])) throw new RangeError(`KdTree: point ${Math.floor(i / 3)} has a non-finite coordinate`);
-    }
-    this.ids = new Int32Array(n);
-    for (let i = 0; i < n; i++) this.ids[i] = i;
-    // Median splits leave at least (leafSize + 1) / 2 points per leaf.
-    const maxNodes = n === 0 ? 1 : 2 * Math.ceil((2 * n) / (leafSize + 1)) + 1;
-    const b = new Builder(this.coords, this.ids, leafSize, maxNodes);
-    if (n > 0) b.build(0, 0, n);
-    else b.count = 1;
-    this.nodeCount = b.count;
-    this.boxes = b.boxes.slice(0, 6 * b.count);
-    this.starts = b.starts.slice(0, b.count);
-    this.ends = b.ends.slice(0, b.count);
-    this.children = b.children.slice(0, b.count);
-    this.parents = b.parents.slice(0, b.count);
-    this.cells = b.cells.slice(0, 6 * b.count);
+    this.buffer = buffer;
+    this.byteOffset = byteOffset;
+    this.nodeCount = nodes;
+    // Layout after the header: the Float64 arrays, then the Int32 ones.
+    let at = byteOffset + HEADER_BYTES;
+    this.coords = new Float64Array(buffer, at, 3 * n);
+    at += 24 * n;
+    this.boxes = new Float64Array(buffer, at, 6 * nodes);
+    at += 48 * nodes;
+    this.cells = new Float64Array(buffer, at, 6 * nodes);
+    at += 48 * nodes;
+    this.ids = new Int32Array(buffer, at, n);
+    at += 4 * n;
+    this.starts = new Int32Array(buffer, at, nodes);
+    at += 4 * nodes;
+    this.ends = new Int32Array(buffer, at, nodes);
+    at += 4 * nodes;
+    this.children = new Int32Array(buffer, at, nodes);
+    at += 4 * nodes;
+    this.parents = new Int32Array(buffer, at, nodes);
+    if (!adopt) this.build(points);
     let leaf = 0;
     while (this.children[leaf] !== 0) leaf = this.children[leaf];
     this.lastLeaf = leaf;
+  }
+
+  /**
+   * A tree built earlier into `buffer` at `byteOffset` (by `new KdTree(points, leafSize,
+   * buffer, byteOffset)`, maybe on another thread), opened without copying or rebuilding.
+   * Each call makes a new object with its own query state over the same arrays, so threads
+   * can share one tree in a SharedArrayBuffer, each querying through its own KdTree.
+   */
+  static from(buffer: ArrayBufferLike, byteOffset = 0): KdTree {
+    return new KdTree(ADOPT, 8, buffer, byteOffset);
+  }
+
+  /** Nodes of a tree of n points: median splits make it depend on n and leafSize only. */
+  static nodeCount(n: number, leafSize = 8): number {
+    // Each depth holds nodes of two sizes only, s and s + 1 (a range of m splits into
+    // floor(m / 2) and ceil(m / 2)): count them level by level.
+    let s = n;
+    let small = 1;
+    let large = 0;
+    let total = 0;
+    while (small + large > 0) {
+      total += small + large;
+      const h = s >> 1;
+      let nextSmall = 0;
+      let nextLarge = 0;
+      if (s > leafSize) {
+        if (s % 2 === 0) nextSmall += 2 * small;
+        else {
+          nextSmall += small;
+          nextLarge += small;
+        }
+      }
+      if (s + 1 > leafSize) {
+        if (s % 2 === 1) nextLarge += 2 * large;
+        else {
+          nextSmall += large;
+          nextLarge += large;
+        }
+      }
+      s = h;
+      small = nextSmall;
+      large = nextLarge;
+    }
+    return total;
+  }
+
+  /** Bytes a tree of n points takes in a buffer (a multiple of 8, so trees can follow one another). */
+  static byteLength(n: number, leafSize = 8): number {
+    const nodes = KdTree.nodeCount(n, leafSize);
+    const bytes = HEADER_BYTES + 8 * (3 * n + 12 * nodes) + 4 * (n + 4 * nodes);
+    return bytes + (-bytes & 7);
+  }
+
+  /** Fills the (possibly reused, not zeroed) arrays from `points`, header last. */
+  private build(points: Vec3Array): void {
+    const n = this.n;
+    const coords = this.coords;
+    coords.set(points);
+    for (let i = 0; i < coords.length; i++) {
+      if (!Number.isFinite(coords[i])) throw new RangeError(`KdTree: point ${Math.floor(i / 3)} has a non-finite coordinate`);
+    }
+    const ids = this.ids;
+    for (let i = 0; i < n; i++) ids[i] = i;
+    const cells = this.cells;
+    cells.fill(-Infinity, 0, 3);
+    cells.fill(Infinity, 3, 6);
+    this.parents[0] = -1;
+    const b = new Builder(this);
+    if (n > 0) b.build(0, 0, n);
+    else {
+      this.boxes.fill(0, 0, 6);
+      this.starts[0] = 0;
+      this.ends[0] = 0;
+      this.children[0] = 0;
+    }
+    if (b.count !== this.nodeCount) throw new Error(`KdTree: built ${b.count} nodes, expected ${this.nodeCount}`);
+    const h = new Int32Array(this.buffer, this.byteOffset, 4);
+    h[1] = n;
+    h[2] = this.leafSize;
+    h[3] = this.nodeCount;
+    h[0] = MAGIC;
   }
 
   /** Original index of the point nearest to (x, y, z); its squared distance is left in `lastDist2`. -1 if empty. */
@@ -215,8 +341,6 @@ export class KdTree {
     const starts = this.starts;
     const ends = this.ends;
     const children = this.children;
-    const stackNode = this.stackNode;
-    const stackRd = this.stackRd;
     const last = k - 1;
 
     let count = 0;
@@ -308,18 +432,16 @@ class Builder {
   readonly cells: Float64Array;
   count = 1;
 
-  constructor(coords: Float64Array, ids: Int32Array, leafSize: number, maxNodes: number) {
-    this.coords = coords;
-    this.ids = ids;
-    this.leafSize = leafSize;
-    this.boxes = new Float64Array(6 * maxNodes);
-    this.starts = new Int32Array(maxNodes);
-    this.ends = new Int32Array(maxNodes);
-    this.children = new Int32Array(maxNodes);
-    this.parents = new Int32Array(maxNodes).fill(-1);
-    this.cells = new Float64Array(6 * maxNodes);
-    this.cells.fill(-Infinity, 0, 3);
-    this.cells.fill(Infinity, 3, 6);
+  constructor(t: KdTree) {
+    this.coords = t.coords;
+    this.ids = t.ids;
+    this.leafSize = t.leafSize;
+    this.boxes = t.boxes;
+    this.starts = t.starts;
+    this.ends = t.ends;
+    this.children = t.children;
+    this.parents = t.parents;
+    this.cells = t.cells;
   }
 
   build(node: number, start: number, end: number): void {
@@ -344,7 +466,10 @@ class Builder {
     this.boxes[o + 5] = max2;
     this.starts[node] = start;
     this.ends[node] = end;
-    if (end - start <= this.leafSize) return;
+    if (end - start <= this.leafSize) {
+      this.children[node] = 0;
+      return;
+    }
     const s0 = max0 - min0, s1 = max1 - min1, s2 = max2 - min2;
     const axis = s0 >= s1 && s0 >= s2 ? 0 : s1 >= s2 ? 1 : 2;
     const mid = (start + end) >> 1;
@@ -421,4 +546,14 @@ function swap(coords: Float64Array, ids: Int32Array, i: number, j: number): void
   t = coords[a + 2];
   coords[a + 2] = coords[b + 2];
   coords[b + 2] = t;
+}
+
+/** Float64 views need 8-aligned offsets; a tree must fit its buffer. */
+function checkOffset(buffer: ArrayBufferLike, byteOffset: number, bytes: number): void {
+  if (!(Number.isSafeInteger(byteOffset) && byteOffset >= 0 && byteOffset % 8 === 0)) {
+    throw new RangeError(`KdTree: byte offset ${byteOffset} is not a non-negative multiple of 8`);
+  }
+  if (byteOffset + bytes > buffer.byteLength) {
+    throw new RangeError(`KdTree: ${bytes} bytes at byte offset ${byteOffset} overrun a buffer of ${buffer.byteLength} bytes`);
+  }
 }

@@ -33,12 +33,29 @@ export interface PreparedTarget {
   readonly dotprops: Dotprops;
 }
 
+/**
+ * Bytes a prepared target of n points takes in a buffer (a multiple of 8): the tree
+ * (KdTree.byteLength), then tangents and alpha in slot order, all read-only once built.
+ */
+export function preparedTargetBytes(n: number): number {
+  return KdTree.byteLength(n) + 32 * n;
+}
+
+/** A target's tree, tangents and alpha, in a buffer of its own. */
 export function prepareTarget(dp: Dotprops): PreparedTarget {
+  return prepareTargetInto(dp, new ArrayBuffer(preparedTargetBytes(checkDotprops(dp, "target"))), 0);
+}
+
+/**
+ * prepareTarget written into `buffer` at `byteOffset` (a multiple of 8, with
+ * preparedTargetBytes(n) bytes free), e.g. a slice of a SharedArrayBuffer that other
+ * threads open with preparedTargetFrom.
+ */
+export function prepareTargetInto(dp: Dotprops, buffer: ArrayBufferLike, byteOffset: number): PreparedTarget {
   const n = checkDotprops(dp, "target");
-  const tree = new KdTree(dp.points);
+  const tree = new KdTree(dp.points, 8, buffer, byteOffset);
+  const { vect, alpha } = slotArrays(tree, buffer, byteOffset, n);
   const ids = tree.ids;
-  const vect = new Float64Array(3 * n);
-  const alpha = new Float64Array(n);
   for (let s = 0; s < n; s++) {
     const i = ids[s];
     vect[3 * s] = dp.vect[3 * i];
@@ -47,6 +64,24 @@ export function prepareTarget(dp: Dotprops): PreparedTarget {
     alpha[s] = dp.alpha[i];
   }
   return { n, tree, vect, alpha, dotprops: dp };
+}
+
+/**
+ * The prepared target that prepareTargetInto wrote at `byteOffset` of `buffer` for
+ * `dp`, opened without copying: a new KdTree object (its own query state) over the
+ * same arrays. Cheap, so each thread makes its own.
+ */
+export function preparedTargetFrom(dp: Dotprops, buffer: ArrayBufferLike, byteOffset: number): PreparedTarget {
+  const n = checkDotprops(dp, "target");
+  const tree = KdTree.from(buffer, byteOffset);
+  if (tree.n !== n || tree.leafSize !== 8) throw new RangeError(`prepared target at byte offset ${byteOffset}: a tree of ${tree.n} points for dotprops of ${n}`);
+  const { vect, alpha } = slotArrays(tree, buffer, byteOffset, n);
+  return { n, tree, vect, alpha, dotprops: dp };
+}
+
+function slotArrays(tree: KdTree, buffer: ArrayBufferLike, byteOffset: number, n: number): { vect: Float64Array; alpha: Float64Array } {
+  const at = byteOffset + KdTree.byteLength(n, tree.leafSize);
+  return { vect: new Float64Array(buffer, at, 3 * n), alpha: new Float64Array(buffer, at + 24 * n, n) };
 }
 
 function checkDotprops(dp: Dotprops, what: string): number {

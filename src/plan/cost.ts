@@ -19,9 +19,11 @@ export interface CostModel {
 /**
  * Rough calibration of src/nblast/score.ts (rawScore, prepareTarget) on random-walk
  * neurons: ~60-95 ns x (log2 m + c) per query point with c between -4 and 5 depending on
- * geometry and cache effects, and a tree build of ~0.4-0.6 of those units per m log2 m.
+ * geometry and cache effects. Tree builds re-measured on real neurons once the worker
+ * built each tree once per bin (prepareTargetInto a shared block): 0.75 (kcs20) to 1.0
+ * (fctraces20 resampled at 1 um) of those units per m log2 m, about 0.5-0.7 of a pair score.
  */
-export const DEFAULT_COST_MODEL: CostModel = Object.freeze({ queryOverhead: 5, treeBuild: 0.5 });
+export const DEFAULT_COST_MODEL: CostModel = Object.freeze({ queryOverhead: 5, treeBuild: 1 });
 
 /**
  * log2 m quantised to 1/1024: the plan depends only on these, so a last-bit difference

@@ -6,16 +6,17 @@
  * targets cols[k0..k1) (selfK: where the query itself sits in that range, or -1). An item
  * is a tile: row entries [e0, e1) against the column window [c0, c1).
  *
- * Tile shape decides how many k-d trees each thread builds, since a thread builds the tree
- * of every neuron it meets as a target (and, in symmetric modes, as a query too: the
- * reverse score searches the query's tree). A tree costs about as much as one to two pair
- * scores, so:
+ * `neededTrees` lists the neurons whose k-d tree the bin needs: every target column, every
+ * neuron with a self score, and in symmetric modes every query (the reverse score searches
+ * the query's tree). The threads build each of them once, into shared memory, before any
+ * pair is scored (score-thread.ts), so tiles are free to take any shape:
  * - asymmetric modes (raw, normalized): tiles are whole columns of a block (all its rows),
- *   so each target's tree is built by one thread only;
- * - symmetric modes: square tiles, which need the fewest trees per pair.
+ *   which walks each query along a run of targets;
+ * - symmetric modes: square tiles.
  * Tiles hold about pairs / TARGET_ITEMS pairs (at least MIN_ITEM_PAIRS), so a bin spreads
  * over any number of threads and a slow tile at the end holds up little. Items, rows, cols
- * and the self-score list live in SharedArrayBuffers: every thread reads the same ones.
+ * and the self-score and tree lists live in SharedArrayBuffers: every thread reads the
+ * same ones.
  */
 import { isSymmetricMode } from "../nblast/modes.ts";
 import type { BinWork } from "../plan/work.ts";
@@ -155,6 +156,28 @@ export function planBinLayout(work: BinWork): BinLayout {
     cols: sharedInt32(colList),
     pairs,
   };
+}
+
+/**
+ * Local indices (ascending) of the neurons whose k-d tree a bin needs: its target columns,
+ * the neurons it computes self scores of, and, when it scores both ways (symmetric modes),
+ * its queries.
+ */
+export function neededTrees(
+  count: number,
+  layout: { readonly cols: ArrayLike<number>; readonly selfIdx: ArrayLike<number>; readonly rows: ArrayLike<number> },
+  bothWays: boolean,
+): Int32Array {
+  const need = new Uint8Array(count);
+  const { cols, selfIdx, rows } = layout;
+  for (let k = 0; k < cols.length; k++) need[cols[k]] = 1;
+  for (let k = 0; k < selfIdx.length; k++) need[selfIdx[k]] = 1;
+  if (bothWays) for (let e = 0; e < rows.length; e += 4) need[rows[e]] = 1;
+  let m = 0;
+  for (let i = 0; i < count; i++) m += need[i];
+  const out = new Int32Array(m);
+  for (let i = 0, k = 0; i < count; i++) if (need[i] === 1) out[k++] = i;
+  return out;
 }
 
 /** Pairs of the plan in bin `work` (as planBinLayout counts them), without building anything. */

@@ -45,9 +45,9 @@ export const doneMarkerSchema = z.object({
   timings: z.object({ load: seconds, selfScores: seconds, scoring: seconds, write: seconds, total: seconds }),
   /** Peak resident memory of the process so far (process.resourceUsage().maxRSS), bytes. */
   peakMemory: z.int().nonnegative(),
-  /** Bytes of the bin's neurons in the shared block, and the k-d trees the threads built. */
+  /** The bin's neurons in the shared block, and the k-d trees built once into a second shared block. */
   neurons: z.object({ count: z.int().nonnegative(), points: z.int().nonnegative(), bytes: z.int().nonnegative() }),
-  trees: z.object({ built: z.int().nonnegative(), points: z.int().nonnegative() }),
+  trees: z.object({ built: z.int().nonnegative(), points: z.int().nonnegative(), bytes: z.int().nonnegative() }),
   finishedAt: z.string(),
 });
 

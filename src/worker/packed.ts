@@ -10,7 +10,10 @@
  *
  * `value` is the cache's precision (float32 or float64), so the block is the size of the
  * bin's share of dotprops.bin plus 16 bytes a neuron. Float64 sections start 8-aligned.
+ *
+ * The bin's k-d trees get a second shared block (TreeBlock, below).
  */
+import { preparedTargetBytes } from "../nblast/score.ts";
 import type { Dotprops } from "../nblast/types.ts";
 
 export interface PackedNeurons {
@@ -87,4 +90,43 @@ export function packedNeuron(v: PackedViews, i: number): Dotprops {
     vect: v.vect.subarray(3 * a, 3 * b),
     alpha: v.alpha.subarray(a, b),
   };
+}
+
+/**
+ * The k-d trees of a bin's neurons (prepared targets: tree, tangents and alpha in tree
+ * order, see prepareTargetInto) in one SharedArrayBuffer. The threads build each tree once,
+ * into its slot, and then every thread queries the same bytes through its own lightweight
+ * KdTree objects (preparedTargetFrom).
+ */
+export interface TreeBlock {
+  readonly buffer: SharedArrayBuffer;
+  /** Per neuron (local index): byte offset of its prepared target (8-aligned), or -1 when the bin needs none. Shared. */
+  readonly offsets: Float64Array;
+  /** The neurons to build, largest first (so the last builds are small): the threads' queue. Shared. */
+  readonly order: Int32Array;
+  /** Points of the trees. */
+  readonly points: number;
+}
+
+/** A tree block for the neurons `need` (local indices) of the packed block; nothing built yet. */
+export function allocTreeBlock(v: PackedViews, need: ArrayLike<number>): TreeBlock {
+  const count = v.ids.length;
+  const offsets = new Float64Array(new SharedArrayBuffer(8 * Math.max(1, count)), 0, count).fill(-1);
+  const list: number[] = [];
+  let bytes = 0;
+  let points = 0;
+  for (let k = 0; k < need.length; k++) {
+    const i = need[k];
+    if (offsets[i] >= 0) continue;
+    const n = v.offsets[i + 1] - v.offsets[i];
+    offsets[i] = bytes;
+    bytes += preparedTargetBytes(n); // a multiple of 8: every slot stays 8-aligned
+    points += n;
+    list.push(i);
+  }
+  const size = (i: number): number => v.offsets[i + 1] - v.offsets[i];
+  list.sort((a, b) => size(b) - size(a) || a - b);
+  const order = new Int32Array(new SharedArrayBuffer(4 * Math.max(1, list.length)), 0, list.length);
+  order.set(list);
+  return { buffer: new SharedArrayBuffer(Math.max(8, bytes)), offsets, order, points };
 }

@@ -2,8 +2,10 @@
  * Messages between the score pool (main thread) and its scoring threads, and the layout
  * of the shared control block.
  *
- * One bin is two phases, each ended by every thread's reply:
- *   "bin"   -> every thread takes self-score jobs from the shared counter -> "self-done"
+ * One bin is two phases, each ended by every thread's reply (the barrier):
+ *   "bin"   -> every thread takes neurons from the shared counter, builds each one's k-d
+ *              tree into the shared tree block and computes its self score if the bin
+ *              needs it                                                  -> "prepared"
  *   "pairs" -> every thread takes work items from the shared counter     -> "rows"
  * A thread answers "aborted" when the abort flag is set and "error" when scoring throws
  * (it sets the abort flag first, so the others stop too).
@@ -11,10 +13,10 @@
 import type { Normalization } from "../nblast/modes.ts";
 import type { ScoreMatrix } from "../nblast/smat.ts";
 import type { ScoreRows } from "../results/rows.ts";
-import type { PackedNeurons } from "./packed.ts";
+import type { PackedNeurons, TreeBlock } from "./packed.ts";
 
-/** Int32 slots of the control block. */
-export const CTRL_SELF = 0;
+/** Int32 slots of the control block: the phase 1 (trees and self scores) and tile counters, the abort flag. */
+export const CTRL_PREP = 0;
 export const CTRL_ITEM = 1;
 export const CTRL_ABORT = 2;
 /** Byte offset of the BigInt64 count of pairs scored (progress). */
@@ -25,6 +27,8 @@ export interface BinMessage {
   readonly type: "bin";
   readonly seq: number;
   readonly packed: PackedNeurons;
+  /** The k-d trees to build in phase 1 (trees.order) and where each goes. */
+  readonly trees: TreeBlock;
   readonly selfIdx: Int32Array;
   /** Self scores by local index (NaN where the bin needs none); filled in phase 1. */
   readonly selfs: Float64Array;
@@ -55,13 +59,13 @@ export interface PairsMessage {
 export type ToThread = BinMessage | PairsMessage;
 
 export interface ThreadStats {
-  /** k-d trees this thread built for the bin, and their points. */
+  /** k-d trees this thread built into the shared block, and their points. */
   readonly trees: number;
   readonly treePoints: number;
 }
 
 export type FromThread =
-  | { readonly type: "self-done"; readonly seq: number }
+  | { readonly type: "prepared"; readonly seq: number }
   | { readonly type: "rows"; readonly seq: number; readonly rows: ScoreRows; readonly pairs: number; readonly stats: ThreadStats }
   | { readonly type: "aborted"; readonly seq: number }
   | { readonly type: "error"; readonly seq: number; readonly name: string; readonly message: string; readonly stack?: string };

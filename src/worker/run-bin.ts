@@ -155,7 +155,7 @@ async function runBinIn(session: WorkerSession, opts: RunBinOptions, started: nu
       },
       peakMemory: process.resourceUsage().maxRSS * 1024,
       neurons: { count: packed.count, points: packed.totalPoints, bytes: packed.buffer.byteLength },
-      trees: { built: result.trees, points: result.treePoints },
+      trees: { built: result.trees, points: result.treePoints, bytes: result.treeBytes },
       finishedAt: "",
     };
     marker.timings.write = round3((performance.now() - tWrite) / 1000);

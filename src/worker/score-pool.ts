@@ -2,19 +2,21 @@
  * A pool of scoring threads that scores one bin at a time on all of them, and can be
  * reused for the next bin (the local engine runs every bin of a run through one pool).
  *
- * The bin's neurons, self scores, work items and a control block are SharedArrayBuffers
- * handed to every thread; threads pull work through Atomics counters, so a slow item never
- * holds up the others. Idle threads are unref'd: a pool nobody closed does not keep the
- * process alive between bins.
+ * The bin's neurons, their k-d trees, self scores, work items and a control block are
+ * SharedArrayBuffers handed to every thread; threads pull work through Atomics counters,
+ * so a slow item never holds up the others. Each tree is built once per bin, by one
+ * thread, before any pair is scored; every thread then queries it. Idle threads are
+ * unref'd: a pool nobody closed does not keep the process alive between bins.
  */
 import { extname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import { InputError } from "../nblast/errors.ts";
-import type { Normalization } from "../nblast/modes.ts";
+import { isSymmetricMode, type Normalization } from "../nblast/modes.ts";
 import type { ScoreMatrix } from "../nblast/smat.ts";
 import type { ScoreRows } from "../results/rows.ts";
-import type { PackedNeurons } from "./packed.ts";
+import { neededTrees } from "./bin-job.ts";
+import { allocTreeBlock, packedViews, type PackedNeurons } from "./packed.ts";
 import {
   CTRL_ABORT,
   CTRL_BYTES,
@@ -48,7 +50,7 @@ export interface ScoreJob {
 
 export interface ScoreRunOptions {
   signal?: AbortSignal;
-  /** Called when the pair phase starts (self scores are done). */
+  /** Called when the pair phase starts (trees and self scores are done). */
   onScoring?: () => void;
   /** Pairs scored so far in this bin, every `progressMs` during the pair phase. */
   onPairs?: (pairs: number) => void;
@@ -59,10 +61,11 @@ export interface ScoreResult {
   /** One set of rows per thread, in no particular order. */
   readonly rows: ScoreRows[];
   readonly pairs: number;
-  /** k-d trees built over all threads, and their points. */
+  /** k-d trees built over all threads (each once), their points and the shared block's bytes. */
   readonly trees: number;
   readonly treePoints: number;
-  /** Wall seconds of each phase. */
+  readonly treeBytes: number;
+  /** Wall seconds of each phase: trees and self scores, then pairs. */
   readonly selfSeconds: number;
   readonly scoringSeconds: number;
 }
@@ -134,9 +137,10 @@ export class ScorePool {
     let timer: NodeJS.Timeout | undefined;
     try {
       const t0 = performance.now();
-      const bin: BinMessage = { type: "bin", seq, control, ...job };
+      const trees = allocTreeBlock(packedViews(job.packed), neededTrees(job.packed.count, job, isSymmetricMode(job.mode)));
+      const bin: BinMessage = { type: "bin", seq, control, trees, ...job };
       for (const s of slots) s.worker.postMessage(bin);
-      await this.phase(slots, "self-done", stop, opts.signal);
+      await this.phase(slots, "prepared", stop, opts.signal);
       const t1 = performance.now();
 
       opts.onScoring?.();
@@ -150,17 +154,20 @@ export class ScorePool {
       const t2 = performance.now();
       const rows: ScoreRows[] = [];
       let pairs = 0;
-      let trees = 0;
+      let built = 0;
       let treePoints = 0;
       for (const r of replies) {
         if (r.type !== "rows") continue;
         rows.push(r.rows);
         pairs += r.pairs;
-        trees += r.stats.trees;
+        built += r.stats.trees;
         treePoints += r.stats.treePoints;
       }
+      if (built !== trees.order.length || treePoints !== trees.points) {
+        throw new Error(`scoring threads built ${built} trees of ${treePoints} points, the bin needs ${trees.order.length} of ${trees.points}`);
+      }
       opts.onPairs?.(pairs);
-      return { rows, pairs, trees, treePoints, selfSeconds: (t1 - t0) / 1000, scoringSeconds: (t2 - t1) / 1000 };
+      return { rows, pairs, trees: built, treePoints, treeBytes: trees.buffer.byteLength, selfSeconds: (t1 - t0) / 1000, scoringSeconds: (t2 - t1) / 1000 };
     } finally {
       if (timer !== undefined) clearInterval(timer);
       opts.signal?.removeEventListener("abort", stop);

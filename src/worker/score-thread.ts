@@ -1,18 +1,23 @@
 /**
  * A scoring thread. It reads the bin's neurons from the shared packed block (no copy),
- * takes self-score jobs and then work items from shared Atomics counters until none are
- * left, and sends its rows back as transferred typed arrays.
+ * and in two phases takes work from shared Atomics counters until none is left:
  *
- * k-d trees (with tangents and alpha in tree order: a PreparedTarget) are built lazily,
- * the first time this thread meets a neuron as a target, and dropped at the end of the bin.
- * They are derived data, so each thread holds its own (see docs/worker.md for the cost).
+ * 1. neurons: it builds each one's k-d tree (with tangents and alpha in tree order: a
+ *    PreparedTarget) into the neuron's slot of the shared tree block, and computes the
+ *    neuron's self score there if the bin needs it (that reads only the tree just built);
+ * 2. tiles of pairs, after every thread has finished phase 1 (the pool's barrier).
+ *
+ * So each tree is built once per bin, whatever the thread count. In phase 2 a thread opens
+ * the trees it meets with preparedTargetFrom: a few typed-array views and its own query
+ * state over the shared bytes. Those wrappers, and the neurons' dotprops views, are kept
+ * for one tile only, so a thread's own memory does not grow with the bin's trees.
  */
 import { parentPort } from "node:worker_threads";
-import { combineScores, isSymmetricMode, prepareTarget, rawScore, selfScore, type PreparedTarget } from "../nblast/score.ts";
+import { combineScores, isSymmetricMode, prepareTargetInto, preparedTargetFrom, rawScore, selfScore, type PreparedTarget } from "../nblast/score.ts";
 import type { Dotprops } from "../nblast/types.ts";
 import { RowsBuilder } from "../results/rows.ts";
 import { packedNeuron, packedViews, type PackedViews } from "./packed.ts";
-import { CTRL_ABORT, CTRL_ITEM, CTRL_PAIRS_BYTE, CTRL_SELF, type BinMessage, type FromThread, type ToThread } from "./protocol.ts";
+import { CTRL_ABORT, CTRL_ITEM, CTRL_PAIRS_BYTE, CTRL_PREP, type BinMessage, type FromThread, type ToThread } from "./protocol.ts";
 
 if (parentPort === null) throw new Error("score-thread.ts runs as a worker thread");
 const port = parentPort;
@@ -22,8 +27,12 @@ interface BinState {
   readonly views: PackedViews;
   readonly ctrl: Int32Array;
   readonly pairsDone: BigInt64Array;
+  /** Per neuron, while held: its dotprops views and its opened tree. */
   readonly dotprops: (Dotprops | undefined)[];
   readonly prepared: (PreparedTarget | undefined)[];
+  /** Neurons whose dotprops are held (the first `heldCount`), to let go of at the end of a tile. */
+  readonly held: Int32Array;
+  heldCount: number;
   trees: number;
   treePoints: number;
 }
@@ -36,34 +45,71 @@ function reply(m: FromThread, transfer: ArrayBuffer[] = []): void {
 
 function dp(s: BinState, i: number): Dotprops {
   let d = s.dotprops[i];
-  if (d === undefined) s.dotprops[i] = d = packedNeuron(s.views, i);
+  if (d === undefined) {
+    s.dotprops[i] = d = packedNeuron(s.views, i);
+    s.held[s.heldCount++] = i;
+  }
   return d;
 }
 
+/** Neuron i's tree, built by whichever thread in phase 1. */
 function prep(s: BinState, i: number): PreparedTarget {
   let p = s.prepared[i];
   if (p === undefined) {
-    s.prepared[i] = p = prepareTarget(dp(s, i));
-    s.trees++;
-    s.treePoints += p.n;
+    const at = s.msg.trees.offsets[i];
+    if (!(at >= 0)) throw new Error(`neuron ${s.views.ids[i]}: the bin built no k-d tree for it`);
+    s.prepared[i] = p = preparedTargetFrom(dp(s, i), s.msg.trees.buffer, at);
   }
   return p;
+}
+
+/** Lets go of the dotprops views and tree wrappers held so far. */
+function release(s: BinState): void {
+  for (let k = 0; k < s.heldCount; k++) {
+    const i = s.held[k];
+    s.dotprops[i] = undefined;
+    s.prepared[i] = undefined;
+  }
+  s.heldCount = 0;
 }
 
 function aborted(s: BinState): boolean {
   return Atomics.load(s.ctrl, CTRL_ABORT) !== 0;
 }
 
-function selfPhase(s: BinState): void {
-  const { selfIdx, selfs, smat, useAlpha } = s.msg;
+/** Phase 1: trees (into the shared block) and self scores, a neuron at a time. */
+function prepPhase(s: BinState): void {
+  const { selfIdx, selfs, smat, useAlpha, trees } = s.msg;
+  const wantSelf = new Uint8Array(s.views.ids.length);
+  for (let k = 0; k < selfIdx.length; k++) wantSelf[selfIdx[k]] = 1;
+  const order = trees.order;
   for (;;) {
     if (aborted(s)) return reply({ type: "aborted", seq: s.msg.seq });
-    const k = Atomics.add(s.ctrl, CTRL_SELF, 1);
-    if (k >= selfIdx.length) break;
-    const i = selfIdx[k];
-    selfs[i] = withPair(s, i, i, () => selfScore(dp(s, i), smat, useAlpha, prep(s, i)));
+    const k = Atomics.add(s.ctrl, CTRL_PREP, 1);
+    if (k >= order.length) break;
+    const i = order[k];
+    const d = dp(s, i);
+    const p = withNeuron(s, i, () => prepareTargetInto(d, trees.buffer, trees.offsets[i]));
+    s.trees++;
+    s.treePoints += p.n;
+    if (wantSelf[i] === 1) selfs[i] = withPair(s, i, i, () => selfScore(d, smat, useAlpha, p));
+    release(s);
   }
-  reply({ type: "self-done", seq: s.msg.seq });
+  reply({ type: "prepared", seq: s.msg.seq });
+}
+
+function withNeuron<T>(s: BinState, i: number, fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    throw named(err, `neuron ${s.views.ids[i]}`);
+  }
+}
+
+function named(err: unknown, what: string): Error {
+  const e = err instanceof Error ? err : new Error(String(err));
+  e.message = `${what}: ${e.message}`;
+  return e;
 }
 
 /** Runs fn, naming the pair in any error it throws. */
@@ -71,9 +117,7 @@ function withPair<T>(s: BinState, q: number, t: number, fn: () => T): T {
   try {
     return fn();
   } catch (err) {
-    const e = err instanceof Error ? err : new Error(String(err));
-    e.message = `query ${s.views.ids[q]}, target ${s.views.ids[t]}: ${e.message}`;
-    throw e;
+    throw named(err, `query ${s.views.ids[q]}, target ${s.views.ids[t]}`);
   }
 }
 
@@ -83,7 +127,9 @@ function pairsPhase(s: BinState): void {
   const ids = s.views.ids;
   const symmetric = isSymmetricMode(mode);
   const rows = new RowsBuilder(components, 1024);
-  Atomics.load(s.ctrl, CTRL_SELF); // orders this thread's reads of selfs after phase 1's writes
+  // Every thread's last act in phase 1 was an Atomics.add on this counter, after its writes
+  // to the trees and selfs: reading it orders this thread's reads after all of them.
+  Atomics.load(s.ctrl, CTRL_PREP);
   const keep = (score: number): boolean => minScore === null || !(score === score) || Math.fround(score) > minScore;
   let pairs = 0;
   for (;;) {
@@ -126,6 +172,7 @@ function pairsPhase(s: BinState): void {
         done++;
       }
     }
+    release(s);
     pairs += done;
     Atomics.add(s.pairsDone, 0, BigInt(done));
   }
@@ -148,14 +195,16 @@ port.on("message", (msg: ToThread) => {
         pairsDone: new BigInt64Array(msg.control, CTRL_PAIRS_BYTE, 1),
         dotprops: new Array(n),
         prepared: new Array(n),
+        held: new Int32Array(n),
+        heldCount: 0,
         trees: 0,
         treePoints: 0,
       };
-      selfPhase(current);
+      prepPhase(current);
       return;
     }
     if (current === undefined || current.msg.seq !== seq) throw new Error(`score thread: "pairs" for bin job ${seq} without its "bin"`);
-    state = undefined; // the trees go with the bin
+    state = undefined; // the bin's blocks go with it
     pairsPhase(current);
   } catch (err) {
     // Stop the other threads too: the bin has failed.

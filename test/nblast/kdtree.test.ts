@@ -179,3 +179,80 @@ describe("KdTree.knn", () => {
     expect(() => tree.knn(0, 0, 0, 5, new Int32Array(4), new Float64Array(5))).toThrow(/shorter/);
   });
 });
+
+describe("KdTree in a caller's buffer", () => {
+  it("nodeCount and byteLength size the tree exactly, for any n and leafSize", () => {
+    for (const leafSize of [1, 2, 3, 8, 32]) {
+      for (let n = 0; n < 300; n += n < 40 ? 1 : 37) {
+        const tree = new KdTree(cloud(n, 100 + n), leafSize);
+        expect(KdTree.nodeCount(n, leafSize)).toBe(tree.nodeCount);
+        const bytes = KdTree.byteLength(n, leafSize);
+        expect(bytes % 8).toBe(0);
+        expect(tree.buffer.byteLength).toBe(bytes);
+        const arrays = [tree.coords, tree.boxes, tree.cells, tree.ids, tree.starts, tree.ends, tree.children, tree.parents];
+        const used = arrays.reduce((s, a) => s + a.byteLength, 0);
+        expect(bytes - used).toBeGreaterThanOrEqual(16); // the header
+        expect(bytes - used).toBeLessThan(24);
+      }
+    }
+    expect(KdTree.nodeCount(100_000, 8)).toBe(new KdTree(cloud(100_000, 7)).nodeCount);
+  });
+
+  it("builds into a shared buffer at an offset, over dirty bytes, and KdTree.from answers exactly as a tree of its own", () => {
+    const sets = [cloud(3000, 51), cloud(500, 52, 4), cloud(1, 53), cloud(0, 54), cloud(9, 55)];
+    const leaf = [8, 3, 8, 8, 1];
+    const offsets: number[] = [];
+    let bytes = 24; // something else first
+    for (let k = 0; k < sets.length; k++) {
+      offsets.push(bytes);
+      bytes += KdTree.byteLength(sets[k].length / 3, leaf[k]);
+    }
+    const sab = new SharedArrayBuffer(bytes);
+    new Uint8Array(sab).fill(0xa5); // a reused block: nothing may rely on zeroed memory
+    const built = sets.map((p, k) => new KdTree(p, leaf[k], sab, offsets[k]));
+    // each tree stays within its slot: rebuilding one does not disturb its neighbours
+    new KdTree(sets[1], leaf[1], sab, offsets[1]);
+    const qs = queries(2000, 56, 4);
+    const outA = new Int32Array(7), outB = new Int32Array(7);
+    const dA = new Float64Array(7), dB = new Float64Array(7);
+    for (let k = 0; k < sets.length; k++) {
+      const own = new KdTree(sets[k], leaf[k]);
+      // two views of one shared tree, as two threads would have, queried in turn
+      const a = KdTree.from(sab, offsets[k]);
+      const b = KdTree.from(sab, offsets[k]);
+      expect(a.coords.buffer).toBe(sab);
+      expect(a.coords.byteOffset).toBe(built[k].coords.byteOffset);
+      expect([a.n, a.leafSize, a.nodeCount, a.byteOffset]).toEqual([own.n, own.leafSize, own.nodeCount, offsets[k]]);
+      expect(Array.from(a.ids)).toEqual(Array.from(own.ids));
+      expect(Array.from(a.cells)).toEqual(Array.from(own.cells));
+      for (let i = 0; i < qs.length / 3; i++) {
+        const [x, y, z] = [qs[3 * i], qs[3 * i + 1], qs[3 * i + 2]];
+        const want = own.nearest(x, y, z);
+        const wantD = own.lastDist2;
+        const tree = i % 2 === 0 ? a : b;
+        const got = tree.nearest(x, y, z);
+        if (got !== want || tree.lastDist2 !== wantD) expect({ k, i, got, d: tree.lastDist2 }).toEqual({ k, i, got: want, d: wantD });
+        if (i % 50 === 0) {
+          const m = a.knn(x, y, z, 7, outA, dA);
+          expect(b.knn(x, y, z, 7, outB, dB)).toBe(m);
+          expect(own.knn(x, y, z, 7, outB, dB)).toBe(m);
+          expect(Array.from(outA.subarray(0, m))).toEqual(Array.from(outB.subarray(0, m)));
+          expect(Array.from(dA.subarray(0, m))).toEqual(Array.from(dB.subarray(0, m)));
+        }
+      }
+    }
+  });
+
+  it("refuses misaligned or short slots, and a slot holding no tree", () => {
+    const pts = cloud(100, 61);
+    const bytes = KdTree.byteLength(100);
+    expect(() => new KdTree(pts, 8, new ArrayBuffer(bytes + 8), 4)).toThrow(/multiple of 8/);
+    expect(() => new KdTree(pts, 8, new ArrayBuffer(bytes - 8), 0)).toThrow(/overrun/);
+    expect(() => KdTree.from(new ArrayBuffer(bytes), 0)).toThrow(/no k-d tree at byte offset 0/);
+    const buf = new ArrayBuffer(2 * bytes);
+    new KdTree(pts, 8, buf, bytes);
+    expect(() => KdTree.from(buf, 8)).toThrow(/no k-d tree at byte offset 8/);
+    expect(KdTree.from(buf, bytes).nearest(0, 0, 0)).toBe(new KdTree(pts).nearest(0, 0, 0));
+    expect(() => KdTree.from(buf.slice(0, bytes + 16), bytes)).toThrow(/overrun/);
+  });
+});

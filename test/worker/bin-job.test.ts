@@ -4,8 +4,11 @@ import { selectNeurons } from "../../src/plan/select.ts";
 import type { Normalization } from "../../src/plan/types.ts";
 import { forEachPair, planBinWork } from "../../src/plan/work.ts";
 import { generateFragmentSet } from "../../src/synth/fragments.ts";
-import { MIN_ITEM_PAIRS, TARGET_ITEMS, binPairCount, planBinLayout } from "../../src/worker/bin-job.ts";
-import { allocPacked, packedNeuron, packedViews, setPackedNeuron } from "../../src/worker/packed.ts";
+import { isSymmetricMode, prepareTarget, prepareTargetInto, preparedTargetBytes, preparedTargetFrom, rawScore } from "../../src/nblast/score.ts";
+import { SMAT_ALPHA_FCWB } from "../../src/nblast/smat.ts";
+import { Rng } from "../../src/synth/rng.ts";
+import { MIN_ITEM_PAIRS, TARGET_ITEMS, binPairCount, neededTrees, planBinLayout } from "../../src/worker/bin-job.ts";
+import { allocPacked, allocTreeBlock, packedNeuron, packedViews, setPackedNeuron } from "../../src/worker/packed.ts";
 
 interface Case {
   n: number;
@@ -64,6 +67,14 @@ describe("planBinLayout", () => {
         expect(layout.pairs).toBe(want.length);
         expect(binPairCount(work)).toBe(want.length);
         expect(Array.from(layout.selfIdx, (i) => work.neurons[i])).toEqual(work.selfScores);
+        // trees: exactly those the pairs search (targets; queries too when scored both ways) and the self scores use
+        const trees = new Set<number>(work.selfScores);
+        forEachPair(work, (q, t) => {
+          trees.add(t);
+          if (isSymmetricMode(c.normalization)) trees.add(q);
+        });
+        const need = neededTrees(work.neurons.length, layout, isSymmetricMode(c.normalization));
+        expect(Array.from(need, (i) => work.neurons[i])).toEqual([...trees].sort((a, b) => a - b));
       }
     });
   }
@@ -97,4 +108,44 @@ describe("packed neurons", () => {
       expect(() => setPackedNeuron(v, 1, dps[0])).toThrow(/3 points where the index says 1/);
     });
   }
+});
+
+describe("tree block", () => {
+  it("gives each needed neuron an 8-aligned slot of its own; trees built there score as prepareTarget's, from any view", () => {
+    const rng = new Rng(9);
+    const counts = [30, 1, 200, 57, 0, 120];
+    const dps = counts.map((n) => {
+      const f = (m: number, g: () => number): Float32Array => Float32Array.from({ length: m }, g);
+      return { points: f(3 * n, () => rng.next() * 30), vect: f(3 * n, () => rng.normal() / 2), alpha: f(n, () => rng.next()) };
+    });
+    const packed = allocPacked([1, 2, 3, 4, 5, 6], counts, 4);
+    const v = packedViews(packed);
+    dps.forEach((d, i) => setPackedNeuron(v, i, d));
+    const block = allocTreeBlock(v, [5, 0, 2, 3, 1, 2]); // 4 not needed; 2 named twice
+    expect(block.buffer).toBeInstanceOf(SharedArrayBuffer);
+    expect(block.offsets[4]).toBe(-1);
+    expect(Array.from(block.order)).toEqual([2, 5, 3, 0, 1]); // largest first
+    expect(block.points).toBe(30 + 1 + 200 + 57 + 120);
+    const byStart = [...block.order].sort((a, b) => block.offsets[a] - block.offsets[b]);
+    let end = 0;
+    for (const i of byStart) {
+      expect(block.offsets[i] % 8).toBe(0);
+      expect(block.offsets[i]).toBeGreaterThanOrEqual(end);
+      end = block.offsets[i] + preparedTargetBytes(counts[i]);
+    }
+    expect(block.buffer.byteLength).toBe(end);
+    new Uint8Array(block.buffer).fill(0x5a);
+    for (const i of block.order) prepareTargetInto(packedNeuron(v, i), block.buffer, block.offsets[i]);
+    const other = packedViews({ ...packed }); // as another thread sees it
+    for (const q of [0, 2, 5]) {
+      for (const t of block.order) {
+        const shared = preparedTargetFrom(packedNeuron(other, t), block.buffer, block.offsets[t]);
+        for (const useAlpha of [false, true]) {
+          const smat = SMAT_ALPHA_FCWB;
+          expect(rawScore(packedNeuron(other, q), shared, smat, useAlpha)).toBe(rawScore(dps[q], prepareTarget(dps[t]), smat, useAlpha));
+        }
+      }
+    }
+    expect(() => preparedTargetFrom(packedNeuron(other, 0), block.buffer, block.offsets[2])).toThrow(/a tree of 200 points for dotprops of 30/);
+  });
 });

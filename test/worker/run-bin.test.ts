@@ -61,6 +61,8 @@ describe("a run's merged rows", () => {
           expect(rowsDiff(got, want), `${bins} bins, ${threads} threads`).toBeUndefined();
           const ms = await markers(run, bins);
           const key = ms.map((m) => m.shard.sha256).join(",");
+          // every tree the bin needs (here all its neurons), built once whatever the thread count
+          for (const m of ms) expect([m.trees.built, m.trees.points]).toEqual([m.neurons.count, m.neurons.points]);
           shas.set(bins, [...(shas.get(bins) ?? []), key]);
           expect(ms.every((m) => m.threads === threads)).toBe(true);
         }
@@ -135,6 +137,8 @@ describe("runBin", () => {
     expect(m.peakMemory).toBeGreaterThan(10 * 2 ** 20);
     expect(m.pairs).toBeGreaterThan(0);
     expect(m.trees.built).toBeGreaterThan(0);
+    // Every tree is 8-aligned in the shared block and holds at least its coordinates.
+    expect(m.trees.bytes).toBeGreaterThanOrEqual(24 * m.trees.points);
     for (const k of ["load", "selfScores", "scoring", "write", "total"] as const) expect(m.timings[k]).toBeGreaterThanOrEqual(0);
     expect(JSON.parse(await readFile(join(run.uri, "done/1.json"), "utf8"))).toEqual(m);
     const status = await binStatus(run);

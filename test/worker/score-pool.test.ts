@@ -83,6 +83,9 @@ describe("ScorePool", () => {
       expect(r.rows).toHaveLength(2);
       expect(rowsOf(r.rows)).toEqual(reference(mode));
       expect(r.pairs).toBe(mode === "harmonic-mean" ? 15 : 30);
+      // each tree once across both threads (all-by-all: every neuron is a target)
+      expect(r.trees).toBe(6);
+      expect(r.treePoints).toBe(dps.reduce((a, d) => a + d.alpha.length, 0));
     }
   });
 
@@ -90,6 +93,14 @@ describe("ScorePool", () => {
     const huge: ScoreMatrix = { ...SMAT_FCWB, name: "huge", values: SMAT_FCWB.values.map(() => 1e300) };
     await expect(pool.run(job("raw", huge))).rejects.toThrow(/for \(query \d+, target \d+\) is not a finite float32/);
     expect(rowsOf((await pool.run(job("raw", SMAT_FCWB))).rows)).toEqual(reference("raw"));
+  });
+
+  it("fails a bin whose neuron cannot get a tree, naming the neuron, and stays usable", async () => {
+    const j = job("mean", SMAT_FCWB);
+    const v = packedViews(j.packed);
+    v.points[3 * v.offsets[2] + 4] = NaN; // neuron 8, point 1
+    await expect(pool.run(j)).rejects.toThrow(/neuron 8: KdTree: point 1 has a non-finite coordinate/);
+    expect(rowsOf((await pool.run(job("mean", SMAT_FCWB))).rows)).toEqual(reference("mean"));
   });
 
   it("refuses an aborted signal before starting, and any run after close", async () => {
