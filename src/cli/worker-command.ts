@@ -33,7 +33,7 @@ export function registerWorker(program: Command): void {
           onProgress: (p) => {
             if (p.phase === lastPhase) return;
             lastPhase = p.phase;
-            process.stderr.write(`bin ${p.bin}: ${p.phase} (${p.pairsTotal} pairs)\n`);
+            process.stderr.write(`bin ${p.bin}: ${p.phase}${p.pairsTotal > 0 ? ` (${p.pairsTotal} pairs)` : ""}\n`);
           },
         });
         const m = outcome.marker;
