@@ -5,7 +5,5 @@ export type { VerifyResult } from "./reader.ts";
 export { localCacheCopy } from "./local-copy.ts";
 export type { LocalCopyOptions } from "./local-copy.ts";
 export { cacheInfo } from "./info.ts";
-export { cacheBuildProgressBar } from "./progress.ts";
-export type { ProgressBar, ProgressBarOptions } from "./progress.ts";
 export { FORMAT_NAME, FORMAT_VERSION, formatParams, paramsEqual } from "./format.ts";
 export type { FailedNeuron, IndexColumns, Manifest, Precision, Report } from "./format.ts";

@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { Option } from "commander";
-import { buildCache, cacheBuildProgressBar, cacheInfo, openCache, verifyCache } from "../cache/index.ts";
+import { buildCache, cacheInfo, openCache, verifyCache } from "../cache/index.ts";
+import { cacheBuildProgressBar } from "./progress.ts";
 import { collectInputs } from "../inputs/index.ts";
 import { InputError } from "../nblast/errors.ts";
 import { openStorage } from "../storage/open.ts";

@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { Option } from "commander";
 import { formatLocalSummary, runLocal } from "../backends/local/index.ts";
-import { buildCache, cacheBuildProgressBar, formatParams, openCache, paramsEqual, type CacheReader } from "../cache/index.ts";
+import { buildCache, formatParams, openCache, paramsEqual, type CacheReader } from "../cache/index.ts";
 import { collectInputs } from "../inputs/index.ts";
 import { InputError } from "../nblast/errors.ts";
 import { readManifest } from "../plan/index.ts";
@@ -11,7 +11,7 @@ import { addDotpropsOptions, dotpropsParamsOf, type DotpropsOptions } from "./do
 import { CliExit, interruptSignal } from "./exit.ts";
 import { oneOf, positiveInt } from "./parse-options.ts";
 import { addPlanOptions, planFromOptions, printPlan, type PlanOptions } from "./plan-command.ts";
-import { runProgressBar } from "./run-progress.ts";
+import { cacheBuildProgressBar, runProgressBar } from "./progress.ts";
 
 interface RunOptions extends DotpropsOptions, Omit<PlanOptions, "cache" | "out"> {
   input?: string[];

@@ -23,14 +23,11 @@ export const CTRL_ABORT = 2;
 export const CTRL_PAIRS_BYTE = 16;
 export const CTRL_BYTES = 24;
 
-export interface BinMessage {
-  readonly type: "bin";
-  readonly seq: number;
+/** One bin's work as the threads take it (see bin-job.ts and packed.ts). */
+export interface ScoreJob {
   readonly packed: PackedNeurons;
-  /** The k-d trees to build in phase 1 (trees.order) and where each goes. */
-  readonly trees: TreeBlock;
   readonly selfIdx: Int32Array;
-  /** Self scores by local index (NaN where the bin needs none); filled in phase 1. */
+  /** Self scores by local index (NaN where the bin needs none), a shared Float64Array filled in phase 1. */
   readonly selfs: Float64Array;
   /** (query, k0, k1, selfK) per block row; see bin-job.ts. */
   readonly rows: Int32Array;
@@ -38,7 +35,6 @@ export interface BinMessage {
   readonly items: Int32Array;
   readonly itemCount: number;
   readonly cols: Int32Array;
-  readonly control: SharedArrayBuffer;
   readonly mode: Normalization;
   readonly useAlpha: boolean;
   readonly smat: ScoreMatrix;
@@ -49,6 +45,14 @@ export interface BinMessage {
   readonly components: boolean;
   /** Pre-filter: keep rows whose float32 score is > minScore (null keeps all). */
   readonly minScore: number | null;
+}
+
+export interface BinMessage extends ScoreJob {
+  readonly type: "bin";
+  readonly seq: number;
+  /** The k-d trees to build in phase 1 (trees.order) and where each goes. */
+  readonly trees: TreeBlock;
+  readonly control: SharedArrayBuffer;
 }
 
 export interface PairsMessage {

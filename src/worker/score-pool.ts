@@ -12,11 +12,10 @@ import { extname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import { InputError } from "../nblast/errors.ts";
-import { isSymmetricMode, type Normalization } from "../nblast/modes.ts";
-import type { ScoreMatrix } from "../nblast/smat.ts";
+import { isSymmetricMode } from "../nblast/modes.ts";
 import type { ScoreRows } from "../results/rows.ts";
 import { neededTrees } from "./bin-job.ts";
-import { allocTreeBlock, packedViews, type PackedNeurons } from "./packed.ts";
+import { allocTreeBlock, packedViews } from "./packed.ts";
 import {
   CTRL_ABORT,
   CTRL_BYTES,
@@ -24,29 +23,13 @@ import {
   type BinMessage,
   type FromThread,
   type PairsMessage,
+  type ScoreJob,
 } from "./protocol.ts";
 
 // .ts under Node's type stripping (tests), .js in dist/.
 const THREAD_URL = new URL("./score-thread" + extname(fileURLToPath(import.meta.url)), import.meta.url);
 
-/** One bin's work as the threads take it (see bin-job.ts and packed.ts). */
-export interface ScoreJob {
-  readonly packed: PackedNeurons;
-  readonly selfIdx: Int32Array;
-  /** Shared Float64Array, one slot per neuron; the threads fill the selfIdx slots. */
-  readonly selfs: Float64Array;
-  readonly rows: Int32Array;
-  readonly items: Int32Array;
-  readonly itemCount: number;
-  readonly cols: Int32Array;
-  readonly mode: Normalization;
-  readonly useAlpha: boolean;
-  readonly smat: ScoreMatrix;
-  readonly upper: boolean;
-  readonly diagonal: boolean;
-  readonly components: boolean;
-  readonly minScore: number | null;
-}
+export type { ScoreJob } from "./protocol.ts";
 
 export interface ScoreRunOptions {
   signal?: AbortSignal;

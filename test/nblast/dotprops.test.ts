@@ -8,7 +8,6 @@ import {
 } from "../../src/nblast/dotprops-csv.ts";
 import { computeDotprops } from "../../src/nblast/dotprops.ts";
 import { symmetricEigen3 } from "../../src/nblast/eigen3.ts";
-import { InputError } from "../../src/nblast/errors.ts";
 import { inputError } from "../helpers/input-error.ts";
 
 const KCS20 = new URL("../fixtures/reference/kcs20/", import.meta.url);

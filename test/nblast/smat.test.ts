@@ -1,6 +1,5 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { InputError } from "../../src/nblast/errors.ts";
 import {
   BinLookup,
   findBin,

@@ -2,7 +2,6 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { InputError } from "../../src/nblast/errors.ts";
 import { parseIdList, readIdFile } from "../../src/plan/idfile.ts";
 import { selectNeurons } from "../../src/plan/select.ts";
 import type { PlanNeuron } from "../../src/plan/types.ts";
