@@ -1,16 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { KdTree } from "../../src/nblast/kdtree.ts";
+import { rng } from "../helpers/rng.ts";
 
 /** Deterministic pseudo-random numbers in [0, 1). */
-function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>> 0) / 2 ** 32;
-  };
-}
 
 function d2(p: ArrayLike<number>, i: number, x: number, y: number, z: number): number {
   const dx = x - p[3 * i];

@@ -13,16 +13,8 @@ import { findBin, SMAT_ALPHA_FCWB, SMAT_FCWB } from "../../src/nblast/smat.ts";
 import type { ScoreMatrix } from "../../src/nblast/smat.ts";
 import type { Dotprops } from "../../src/nblast/types.ts";
 import { powDi, roundR, zapsmallDigits, zapsmallInPlace } from "../../src/nblast/zapsmall.ts";
+import { rng } from "../helpers/rng.ts";
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>> 0) / 2 ** 32;
-  };
-}
 
 /** A neuron-like random walk with random unit tangents and alphas. */
 function randomNeuron(n: number, seed: number, spread = 30): Dotprops {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { formatFloat32 } from "../../src/results/float32-text.ts";
-import { rng } from "./helpers.ts";
+import { rng } from "../helpers/rng.ts";
 
 /** Reference: first digit count, scanning up from 1, whose correctly rounded decimal reads back. */
 function shortestByScan(v: number): string {

@@ -7,7 +7,8 @@ import {
   FORMAT_KEY, FORMAT_VERSION, decodeShard, encodeShard, openShard, readShardRowGroups, shardChecksum, shardKey,
 } from "../../src/results/shard.ts";
 import type { AsyncBuffer } from "../../src/results/source.ts";
-import { bits, blockRows, rng, tuples } from "./helpers.ts";
+import { rng } from "../helpers/rng.ts";
+import { bits, blockRows, tuples } from "./helpers.ts";
 
 /** Random distinct pairs with ids spanning 0..2^53, scores of every sign and size (incl. -0). */
 function randomRows(n: number, seed: number, components: boolean): ScoreRows {
