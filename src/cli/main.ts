@@ -3,6 +3,7 @@ import { fileURLToPath } from "node:url";
 import { Command, CommanderError } from "commander";
 import { InputError } from "../nblast/errors.ts";
 import { TOOL_VERSION } from "../version.ts";
+import { registerBackendCommands, registerSubmit } from "./backend-commands.ts";
 import { registerCache } from "./cache-command.ts";
 import { registerPlan } from "./plan-command.ts";
 import { registerResults } from "./results-commands.ts";
@@ -24,6 +25,9 @@ export function buildProgram(): Command {
   registerWorker(program);
   registerRun(program);
   registerResults(program);
+  // Backends add their subcommands to `submit` here: registerSlurmSubmit(submit), ...
+  registerSubmit(program);
+  registerBackendCommands(program);
   return program;
 }
 

@@ -1,5 +1,7 @@
 import type { Command } from "commander";
 import { Option } from "commander";
+import { remoteBackendOf } from "../backends/remote.ts";
+import { REMOTE_BACKENDS } from "../backends/remote-list.ts";
 import { openCache } from "../cache/index.ts";
 import { InputError } from "../nblast/errors.ts";
 import { manifestStoragePolicy, readManifest } from "../plan/index.ts";
@@ -37,11 +39,23 @@ export function registerResults(program: Command): void {
     .command("status")
     .description("where a run stands: bins done, failed (with why) and pending")
     .requiredOption("--run <run-uri>", "the run's folder or s3:// prefix")
-    .action(async (o: { run: string }) => {
-      const s = await binStatus(openStorage(o.run));
+    .option("--json", "print the status as JSON (bins, and the backend's section for a submitted run)")
+    .action(async (o: { run: string; json?: boolean }) => {
+      const run = openStorage(o.run);
+      const s = await binStatus(run);
+      // A run submitted to Slurm or AWS adds what its backend knows (jobs, queue, cost).
+      const backend = await remoteBackendOf(run, REMOTE_BACKENDS);
+      const extra = backend === undefined ? undefined : await backend.status(run, s, { json: o.json === true });
+      if (o.json === true) {
+        const json: Record<string, unknown> = { run: o.run, bins: s.bins, counts: s.counts, failed: s.failed, pending: s.pending };
+        if (backend !== undefined) json[backend.name] = extra?.json;
+        process.stdout.write(JSON.stringify(json, null, 2) + "\n");
+        return;
+      }
       const out = [`${o.run}: ${s.bins} bins, ${s.counts.done} done, ${s.counts.failed} failed, ${s.counts.pending} pending`];
       for (const f of s.failed) out.push(`  bin ${f.bin} failed on ${f.host} at ${f.at}: ${f.message}`);
       if (s.counts.pending > 0) out.push(`  pending: ${ranges(s.pending)}`);
+      if (extra !== undefined) out.push(...extra.lines);
       process.stdout.write(out.join("\n") + "\n");
     });
 

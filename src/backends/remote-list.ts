@@ -1,0 +1,4 @@
+/** Every remote backend, in the order `status`, `resume` and `cancel` look for their records. */
+import type { RemoteBackend } from "./remote.ts";
+
+export const REMOTE_BACKENDS: readonly RemoteBackend[] = [];

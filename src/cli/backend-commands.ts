@@ -1,0 +1,54 @@
+/**
+ * The commands shared by every remote backend: `submit <backend>` (each backend adds its
+ * own subcommand), and `resume` and `cancel`, which find the backend by the submission
+ * record in the run (src/backends/remote.ts). A run never submitted is the local engine's.
+ */
+import type { Command } from "commander";
+import { remoteBackendOf, type RemoteBackend } from "../backends/remote.ts";
+import { REMOTE_BACKENDS } from "../backends/remote-list.ts";
+import { InputError } from "../nblast/errors.ts";
+import { openStorage } from "../storage/open.ts";
+import type { Storage } from "../storage/types.ts";
+
+/**
+ * The `submit` command; backends register their subcommands on it (`submit slurm`,
+ * `submit aws`) from their own CLI modules.
+ */
+export function registerSubmit(program: Command): Command {
+  return program
+    .command("submit")
+    .description("send a planned run's bins to a cluster or the cloud (see `submit <backend> --help`)");
+}
+
+export function registerBackendCommands(program: Command): void {
+  program
+    .command("resume")
+    .description("submit again only the bins of a submitted run that are neither done nor queued")
+    .requiredOption("--run <run-uri>", "the run's folder or s3:// prefix")
+    .action(async (o: { run: string }) => {
+      const run = openStorage(o.run);
+      const backend = await submittedBackend(run, "resume");
+      process.stdout.write(`${await backend.resume(run, {})}\n`);
+    });
+
+  program
+    .command("cancel")
+    .description("stop every job of a submitted run")
+    .requiredOption("--run <run-uri>", "the run's folder or s3:// prefix")
+    .action(async (o: { run: string }) => {
+      const run = openStorage(o.run);
+      const backend = await submittedBackend(run, "cancel");
+      process.stdout.write(`${await backend.cancel(run)}\n`);
+    });
+}
+
+async function submittedBackend(run: Storage, command: string): Promise<RemoteBackend> {
+  const backend = await remoteBackendOf(run, REMOTE_BACKENDS);
+  if (backend === undefined) {
+    throw new InputError(
+      `${run.uri} was never submitted to a cluster or the cloud, so there is nothing to ${command}; ` +
+        `a local run resumes with \`nblast-fanout run --resume ${run.uri}\``,
+    );
+  }
+  return backend;
+}
