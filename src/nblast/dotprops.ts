@@ -1,11 +1,12 @@
 /**
  * Tangent vectors and alpha from points, as nat's dotprops(): for each point its k
- * nearest neighbours (the point itself counted), the scatter matrix of the
- * neighbourhood about its mean, tangent = principal eigenvector,
+ * nearest neighbours (the point itself counted) as nabor::knn(points, k = k) returns
+ * them (NaborTree: the same neighbours where several are equidistant), the scatter
+ * matrix of the neighbourhood about its mean, tangent = principal eigenvector,
  * alpha = (l1 - l2) / (l1 + l2 + l3).
  */
 import { symmetricEigen3 } from "./eigen3.ts";
-import { KdTree } from "./kdtree.ts";
+import { NaborTree } from "./nabor-tree.ts";
 import type { Dotprops, Vec3Array } from "./types.ts";
 
 /**
@@ -21,8 +22,9 @@ export function computeDotprops(points: Vec3Array, k = 5): Dotprops {
   if (!(Number.isInteger(k) && k >= 1)) throw new RangeError(`computeDotprops: k must be a positive integer, got ${k}`);
   if (points.length % 3 !== 0) throw new RangeError(`computeDotprops: coordinate array length ${points.length} is not a multiple of 3`);
   const n = points.length / 3;
-  const tree = new KdTree(points);
   const kk = Math.min(k, n);
+  if (n === 0) return { points: Float64Array.from(points), vect: new Float64Array(0), alpha: new Float64Array(0) };
+  const tree = new NaborTree(points);
   const nnIdx = new Int32Array(kk);
   const nnDist2 = new Float64Array(kk);
   const eig = new Float64Array(12);

@@ -8,9 +8,11 @@
  * and keeps the tight bounding box of its points. Neurons are thin filaments:
  * tight boxes prune far better than the half-spaces of a classic k-d tree.
  *
- * Ties: when several points are at exactly the same squared distance the one
- * with the lowest original index wins, so every answer is unique and does not
- * depend on the tree's shape or on the order of queries.
+ * Ties: `nearestSlot` returns a nearest point and says, in `lastTie`, whether
+ * another point lies within a relative 2^-36 of the best squared distance (an exact
+ * tie, or one so near that rounding in R's own search could decide it). Callers that
+ * must match R resolve those few queries with NaborTree, which repeats libnabo's
+ * search; everything else is answered here, faster. `knn` breaks ties by lowest index.
  *
  * Memory: like kdbush, the whole tree is one block of bytes (a 16-byte header, then
  * coords, boxes and cells as Float64, then ids, starts, ends, children and parents as
@@ -19,6 +21,13 @@
  * the arrays are read-only once built, and each KdTree object keeps its own query state.
  */
 import type { Vec3Array } from "./types.ts";
+
+/**
+ * Two squared distances within this factor count as a tie. libnabo's pruning sums the
+ * squared offsets to a cell with at most a few dozen roundings (far below 2^-36 relative),
+ * so outside this window its search provably finds the same unique nearest point.
+ */
+export const TIE_WINDOW = 1 + 2 ** -36;
 
 // Deep enough for any tree that fits in memory: one pending far child per level.
 const MAX_DEPTH = 64;
@@ -66,6 +75,11 @@ export class KdTree {
   readonly cells: Float64Array;
   /** Squared distance of the last `nearest`/`nearestSlot` answer (Infinity for an empty tree). */
   lastDist2 = Infinity;
+  /**
+   * Whether the last `nearest`/`nearestSlot` query found another point within a factor
+   * TIE_WINDOW of the best squared distance: then which point R takes is libnabo's choice.
+   */
+  lastTie = false;
   /** Leaf of the last answer, where the next nearest-neighbour search starts. */
   private lastLeaf = 0;
 
@@ -74,8 +88,10 @@ export class KdTree {
   private qy = 0;
   private qz = 0;
   private best = Infinity;
+  /** best * TIE_WINDOW: boxes and points up to here are searched, so near ties are seen. */
+  private reach = Infinity;
+  private tie = false;
   private bestSlot = -1;
-  private bestId = 0;
   private bestLeaf = 0;
 
   /**
@@ -215,7 +231,10 @@ export class KdTree {
     h[0] = MAGIC;
   }
 
-  /** Original index of the point nearest to (x, y, z); its squared distance is left in `lastDist2`. -1 if empty. */
+  /**
+   * Original index of a point nearest to (x, y, z); its squared distance is left in
+   * `lastDist2`, and `lastTie` says whether another point is (nearly) as near. -1 if empty.
+   */
   nearest(x: number, y: number, z: number): number {
     const slot = this.nearestSlot(x, y, z);
     return slot < 0 ? -1 : this.ids[slot];
@@ -229,7 +248,9 @@ export class KdTree {
    * at each level the sibling subtree is searched if its box is within reach, and
    * the climb stops as soon as the ball around the query with the best distance
    * lies strictly inside the current node's cell, as nothing outside can then be
-   * as close. Where the search starts never changes the (exact, tie-broken) answer.
+   * as close. The ball's radius is the tie reach (best * TIE_WINDOW), so every point
+   * that could tie is met: where the search starts never changes the distance found,
+   * nor `lastTie`; among tied points the one returned is whichever was met first.
    */
   nearestSlot(qx: number, qy: number, qz: number): number {
     if (this.n === 0) {
@@ -240,23 +261,25 @@ export class KdTree {
     this.qy = qy;
     this.qz = qz;
     this.best = Infinity;
+    this.reach = Infinity;
+    this.tie = false;
     this.bestSlot = -1;
-    this.bestId = 0x7fffffff;
     let node = this.lastLeaf;
     this.bestLeaf = node;
     this.scan(node);
     const parents = this.parents;
     while (node !== 0 && !this.ballInCell(node)) {
       const sibling = ((node - 1) ^ 1) + 1;
-      if (boxDist2(this.boxes, 6 * sibling, qx, qy, qz) <= this.best) this.visit(sibling);
+      if (boxDist2(this.boxes, 6 * sibling, qx, qy, qz) <= this.reach) this.visit(sibling);
       node = parents[node];
     }
     this.lastLeaf = this.bestLeaf;
     this.lastDist2 = this.best;
+    this.lastTie = this.tie;
     return this.bestSlot;
   }
 
-  /** Searches the subtree at `node`, nearer child first, skipping boxes beyond the best distance. */
+  /** Searches the subtree at `node`, nearer child first, skipping boxes beyond the tie reach. */
   private visit(node: number): void {
     const child = this.children[node];
     if (child === 0) {
@@ -267,23 +290,27 @@ export class KdTree {
     const qx = this.qx, qy = this.qy, qz = this.qz;
     const ra = boxDist2(boxes, 6 * child, qx, qy, qz);
     const rb = boxDist2(boxes, 6 * child + 6, qx, qy, qz);
-    // <= rather than <: a box at exactly the best distance may hold a tie with a lower index.
+    // <= rather than <: a box at exactly the reach may hold a tie.
     if (ra <= rb) {
-      if (ra <= this.best) this.visit(child);
-      if (rb <= this.best) this.visit(child + 1);
+      if (ra <= this.reach) this.visit(child);
+      if (rb <= this.reach) this.visit(child + 1);
     } else {
-      if (rb <= this.best) this.visit(child + 1);
-      if (ra <= this.best) this.visit(child);
+      if (rb <= this.reach) this.visit(child + 1);
+      if (ra <= this.reach) this.visit(child);
     }
   }
 
-  /** Distances to the points of a leaf. */
+  /**
+   * Distances to the points of a leaf. A point within the reach is either a new best
+   * (a tie then remains only if the old best is within the new reach: every other point
+   * met so far was at least as far as the old best) or a tie with the current one.
+   */
   private scan(leaf: number): void {
     const coords = this.coords;
-    const ids = this.ids;
     const qx = this.qx, qy = this.qy, qz = this.qz;
     let best = this.best;
-    let bestId = this.bestId;
+    let reach = this.reach;
+    let tie = this.tie;
     let bestSlot = -1;
     const end = this.ends[leaf];
     for (let i = this.starts[leaf]; i < end; i++) {
@@ -292,15 +319,20 @@ export class KdTree {
       const dy = qy - coords[j + 1];
       const dz = qz - coords[j + 2];
       const d2 = dx * dx + dy * dy + dz * dz;
-      if (d2 <= best && (d2 < best || ids[i] < bestId)) {
-        best = d2;
-        bestSlot = i;
-        bestId = ids[i];
+      if (d2 <= reach) {
+        if (d2 < best) {
+          const r = d2 * TIE_WINDOW;
+          tie = best <= r;
+          best = d2;
+          reach = r;
+          bestSlot = i;
+        } else tie = true;
       }
     }
+    this.tie = tie;
     if (bestSlot >= 0) {
       this.best = best;
-      this.bestId = bestId;
+      this.reach = reach;
       this.bestSlot = bestSlot;
       this.bestLeaf = leaf;
     }
@@ -315,7 +347,7 @@ export class KdTree {
   private ballInCell(node: number): boolean {
     const c = this.cells;
     const o = 6 * node;
-    const best = this.best;
+    const best = this.reach;
     const a = this.qx - c[o], b = c[o + 3] - this.qx;
     const d = this.qy - c[o + 1], e = c[o + 4] - this.qy;
     const f = this.qz - c[o + 2], g = c[o + 5] - this.qz;

@@ -9,8 +9,13 @@
  * for the score. The score's sum is emulated exactly (long-double.ts); a dot
  * product is taken in double, which can differ from R's by an ulp, and redone
  * the long-double way only when that ulp could move it across a |dot| break.
+ *
+ * The nearest target point is R's: the fast k-d tree answers every query and flags
+ * the rare ones where another target point is (nearly) as near; those are asked again
+ * of NaborTree, which repeats nabor::knn's search and so takes the point R takes.
  */
 import { KdTree } from "./kdtree.ts";
+import { NaborTree } from "./nabor-tree.ts";
 import { ldAdd, ldHi, ldLo, ldSum3 } from "./long-double.ts";
 import { combineScores, isSymmetricMode, needsSelfScores } from "./modes.ts";
 import type { Normalization } from "./modes.ts";
@@ -31,6 +36,46 @@ export interface PreparedTarget {
   /** n alpha values, slot order. */
   readonly alpha: Float64Array;
   readonly dotprops: Dotprops;
+  /** Resolves the queries the fast tree flags as tied, as nabor does (built on first use, per object). */
+  readonly ties: TieResolver;
+}
+
+/**
+ * libnabo's answer for the few queries with several (nearly) equidistant target points.
+ * Its tree is built the first time a tie is met, so targets without ties never pay for it;
+ * each PreparedTarget object (one per thread) has its own.
+ */
+export class TieResolver {
+  private nabor: NaborTree | undefined;
+  private slotOf: Int32Array | undefined;
+  /** Squared distance of the last answer. */
+  lastDist2 = Infinity;
+  /** How many queries were resolved here (for benchmarks and tests). */
+  resolved = 0;
+
+  private readonly points: Vec3Array;
+  private readonly ids: Int32Array;
+
+  /** `points` in original order; `ids` the fast tree's slot -> original index. */
+  constructor(points: Vec3Array, ids: Int32Array) {
+    this.points = points;
+    this.ids = ids;
+  }
+
+  /** The slot (fast tree order) of the point nabor::knn(target, query, k = 1) returns. */
+  nearestSlot(x: number, y: number, z: number): number {
+    if (this.nabor === undefined) {
+      this.nabor = new NaborTree(this.points);
+      const ids = this.ids;
+      const slotOf = new Int32Array(ids.length);
+      for (let s = 0; s < ids.length; s++) slotOf[ids[s]] = s;
+      this.slotOf = slotOf;
+    }
+    this.resolved++;
+    const i = this.nabor.nearest(x, y, z);
+    this.lastDist2 = this.nabor.lastDist2;
+    return this.slotOf![i];
+  }
 }
 
 /**
@@ -63,7 +108,7 @@ export function prepareTargetInto(dp: Dotprops, buffer: ArrayBufferLike, byteOff
     vect[3 * s + 2] = dp.vect[3 * i + 2];
     alpha[s] = dp.alpha[i];
   }
-  return { n, tree, vect, alpha, dotprops: dp };
+  return { n, tree, vect, alpha, dotprops: dp, ties: new TieResolver(dp.points, tree.ids) };
 }
 
 /**
@@ -76,7 +121,7 @@ export function preparedTargetFrom(dp: Dotprops, buffer: ArrayBufferLike, byteOf
   const tree = KdTree.from(buffer, byteOffset);
   if (tree.n !== n || tree.leafSize !== 8) throw new RangeError(`prepared target at byte offset ${byteOffset}: a tree of ${tree.n} points for dotprops of ${n}`);
   const { vect, alpha } = slotArrays(tree, buffer, byteOffset, n);
-  return { n, tree, vect, alpha, dotprops: dp };
+  return { n, tree, vect, alpha, dotprops: dp, ties: new TieResolver(dp.points, tree.ids) };
 }
 
 function slotArrays(tree: KdTree, buffer: ArrayBufferLike, byteOffset: number, n: number): { vect: Float64Array; alpha: Float64Array } {
@@ -218,9 +263,15 @@ function scorePlain(qp: Float64Array, qv: Float64Array, nq: number, target: Prep
   const dotBins = binner.dot;
   const counts = binner.counts;
   const ncol = binner.ncol;
+  const ties = target.ties;
   for (let i = 0, j = 0; i < nq; i++, j += 3) {
-    const s = 3 * tree.nearestSlot(qp[j], qp[j + 1], qp[j + 2]);
-    const d = Math.sqrt(tree.lastDist2);
+    let s = 3 * tree.nearestSlot(qp[j], qp[j + 1], qp[j + 2]);
+    let d2 = tree.lastDist2;
+    if (tree.lastTie) {
+      s = 3 * ties.nearestSlot(qp[j], qp[j + 1], qp[j + 2]);
+      d2 = ties.lastDist2;
+    }
+    const d = Math.sqrt(d2);
     let dot = tv[s] * qv[j] + tv[s + 1] * qv[j + 1] + tv[s + 2] * qv[j + 2];
     if (dot < 0) dot = -dot;
     let db = dotBins.bin(dot);
@@ -248,11 +299,17 @@ function scoreAlpha(qp: Float64Array, qv: Float64Array, qa: Float64Array, nq: nu
   // zapsmall rounds all products of the pair to digits set by the largest one, so two passes.
   let mx = 0;
   let anyFinite = false;
+  const ties = target.ties;
   for (let i = 0, j = 0; i < nq; i++, j += 3) {
-    const slot = tree.nearestSlot(qp[j], qp[j + 1], qp[j + 2]);
+    let slot = tree.nearestSlot(qp[j], qp[j + 1], qp[j + 2]);
+    let d2 = tree.lastDist2;
+    if (tree.lastTie) {
+      slot = ties.nearestSlot(qp[j], qp[j + 1], qp[j + 2]);
+      d2 = ties.lastDist2;
+    }
     const s = 3 * slot;
     slots[i] = slot;
-    dist[i] = Math.sqrt(tree.lastDist2);
+    dist[i] = Math.sqrt(d2);
     const dot = tv[s] * qv[j] + tv[s + 1] * qv[j + 1] + tv[s + 2] * qv[j + 2];
     dots[i] = dot < 0 ? -dot : dot;
     const p = ta[slot] * qa[i];

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { KdTree } from "../../src/nblast/kdtree.ts";
+import { KdTree, TIE_WINDOW } from "../../src/nblast/kdtree.ts";
 import { rng } from "../helpers/rng.ts";
 
 /** Deterministic pseudo-random numbers in [0, 1). */
@@ -11,8 +11,8 @@ function d2(p: ArrayLike<number>, i: number, x: number, y: number, z: number): n
   return dx * dx + dy * dy + dz * dz;
 }
 
-/** Brute force with the documented tie rule: lowest original index wins. */
-function bruteNearest(p: ArrayLike<number>, x: number, y: number, z: number): [number, number] {
+/** Brute force: the lowest index at the least distance, and whether another point is within the tie window. */
+function bruteNearest(p: ArrayLike<number>, x: number, y: number, z: number): [number, number, boolean] {
   let best = Infinity;
   let bi = -1;
   for (let i = 0; i < p.length / 3; i++) {
@@ -22,7 +22,9 @@ function bruteNearest(p: ArrayLike<number>, x: number, y: number, z: number): [n
       bi = i;
     }
   }
-  return [bi, best];
+  let near = 0;
+  for (let i = 0; i < p.length / 3; i++) if (d2(p, i, x, y, z) <= best * TIE_WINDOW) near++;
+  return [bi, best, near > 1];
 }
 
 function bruteKnn(p: ArrayLike<number>, x: number, y: number, z: number, k: number): number[] {
@@ -78,29 +80,41 @@ describe("KdTree.nearest", () => {
     ["duplicates and ties on a 2^3 grid", cloud(100, 15, 2), queries(500, 16, 2)],
   ];
   for (const [name, pts, qs] of cases) {
-    it(`matches brute force exactly: ${name}`, () => {
+    it(`matches brute force exactly (distance, and the tie flag): ${name}`, () => {
       for (const leafSize of [1, 3, 8, 32]) {
         const tree = new KdTree(pts, leafSize);
         for (let i = 0; i < qs.length / 3; i++) {
           const [x, y, z] = [qs[3 * i], qs[3 * i + 1], qs[3 * i + 2]];
-          const [bi, bd] = bruteNearest(pts, x, y, z);
+          const [bi, bd, tie] = bruteNearest(pts, x, y, z);
           const got = tree.nearest(x, y, z);
-          if (got !== bi || tree.lastDist2 !== bd) {
-            expect({ leafSize, query: i, got, dist2: tree.lastDist2 }).toEqual({ leafSize, query: i, got: bi, dist2: bd });
+          // Untied, the answer is the one nearest point; tied, any point at the least distance.
+          const ok = tree.lastDist2 === bd && tree.lastTie === tie && (tie ? d2(pts, got, x, y, z) === bd : got === bi);
+          if (!ok) {
+            expect({ leafSize, query: i, got, dist2: tree.lastDist2, tie: tree.lastTie }).toEqual({ leafSize, query: i, got: bi, dist2: bd, tie });
           }
         }
       }
     });
   }
 
-  it("breaks ties by lowest original index, whatever was asked before", () => {
+  it("flags ties and near ties, whatever was asked before, and only those", () => {
     // Five points at the same distance from the origin.
     const pts = new Float64Array([0, 0, 5, 5, 0, 0, 0, -5, 0, -5, 0, 0, 0, 5, 0]);
     const tree = new KdTree(pts, 1);
-    for (const [x, y, z, want] of [[100, 0, 0, 1], [0, 0, 0, 0], [0, 100, 0, 4], [0, 0, 0, 0], [-100, 0, 0, 3], [0, 0, 0, 0]]) {
-      expect(tree.nearest(x, y, z)).toBe(want);
+    for (const [x, y, z, want] of [[100, 0, 0, 1], [0, 0, 0, -1], [0, 100, 0, 4], [0, 0, 0, -1], [-100, 0, 0, 3], [0, 0, 0, -1]]) {
+      const got = tree.nearest(x, y, z);
+      expect(tree.lastTie).toBe(want < 0);
+      if (want >= 0) expect(got).toBe(want);
+      else expect(tree.lastDist2).toBe(25);
     }
-    expect(tree.lastDist2).toBe(25);
+    // Two points whose squared distances differ by one part in 2^40: a near tie (R's own
+    // rounding could pick either); one part in 2^30 is not.
+    const near = new KdTree(new Float64Array([1, 0, 0, -(1 + 2 ** -41), 0, 0]), 1);
+    near.nearest(0, 0, 0);
+    expect(near.lastTie).toBe(true);
+    const far = new KdTree(new Float64Array([1, 0, 0, -(1 + 2 ** -31), 0, 0]), 1);
+    expect(far.nearest(0, 0, 0)).toBe(0);
+    expect(far.lastTie).toBe(false);
   });
 
   it("slot and index views agree, and coordinates are copied in tree order", () => {
@@ -118,7 +132,8 @@ describe("KdTree.nearest", () => {
     const tree = new KdTree(pts);
     const qs = queries(500, 24);
     for (let i = 0; i < 500; i++) {
-      const [bi, bd] = bruteNearest(pts, qs[3 * i], qs[3 * i + 1], qs[3 * i + 2]);
+      const [bi, bd, tie] = bruteNearest(pts, qs[3 * i], qs[3 * i + 1], qs[3 * i + 2]);
+      expect(tie).toBe(false);
       expect(tree.nearest(qs[3 * i], qs[3 * i + 1], qs[3 * i + 2])).toBe(bi);
       expect(tree.lastDist2).toBe(bd);
     }
@@ -221,9 +236,13 @@ describe("KdTree in a caller's buffer", () => {
         const [x, y, z] = [qs[3 * i], qs[3 * i + 1], qs[3 * i + 2]];
         const want = own.nearest(x, y, z);
         const wantD = own.lastDist2;
+        const wantTie = own.lastTie;
         const tree = i % 2 === 0 ? a : b;
         const got = tree.nearest(x, y, z);
-        if (got !== want || tree.lastDist2 !== wantD) expect({ k, i, got, d: tree.lastDist2 }).toEqual({ k, i, got: want, d: wantD });
+        // A tied query may be answered by another of the tied points (the views start from other leaves).
+        if ((got !== want && !wantTie) || tree.lastDist2 !== wantD || tree.lastTie !== wantTie) {
+          expect({ k, i, got, d: tree.lastDist2, tie: tree.lastTie }).toEqual({ k, i, got: want, d: wantD, tie: wantTie });
+        }
         if (i % 50 === 0) {
           const m = a.knn(x, y, z, 7, outA, dA);
           expect(b.knn(x, y, z, 7, outB, dB)).toBe(m);

@@ -249,3 +249,42 @@ describe("R's round() and zapsmall()", () => {
     expect(Array.from(small)).toEqual([0.01234568, 0.00001235]);
   });
 });
+
+describe("rawScore: the nearest target point where several tie is the one nabor::knn takes", () => {
+  // Target: ten points on the x axis, point i at x = 9 - i (the tree of nabor-tree.test.ts);
+  // point 5 (x = 4) points along x, point 4 (x = 5) along y, the others along z. A query
+  // point at x = 4.5 is 0.5 from both 4 and 5: nabor takes 5 (met first), a lowest-index
+  // rule would take 4, and the |dot| with a query tangent along x is 1 against 0.
+  const tp = new Float64Array(30);
+  const tv = new Float64Array(30);
+  for (let i = 0; i < 10; i++) {
+    tp[3 * i] = 9 - i;
+    tv.set(i === 5 ? [1, 0, 0] : i === 4 ? [0, 1, 0] : [0, 0, 1], 3 * i);
+  }
+  const target: Dotprops = { points: tp, vect: tv, alpha: new Float64Array(10).fill(1) };
+  const query: Dotprops = { points: new Float64Array([4.5, 0, 0]), vect: new Float64Array([1, 0, 0]), alpha: new Float64Array([1]) };
+  const cell = (dist: number, dot: number): number => {
+    const r = findBin(dist, SMAT_FCWB.distBreaks);
+    const c = findBin(dot, SMAT_FCWB.dotBreaks);
+    return SMAT_FCWB.values[r * (SMAT_FCWB.dotBreaks.length - 1) + c];
+  };
+
+  it("scores the tied query point with nabor's choice, with and without alpha, through the fast tree's tie flag", () => {
+    const prepared = prepareTarget(target);
+    expect(cell(0.5, 1)).not.toBe(cell(0.5, 0));
+    expect(rawScore(query, prepared, SMAT_FCWB, false)).toBe(cell(0.5, 1));
+    expect(prepared.ties.resolved).toBe(1);
+    // Whatever leaf the fast tree starts from (its last answer), the answer is nabor's.
+    for (const x of [0, 9, 3, 6, 4.5]) rawScore({ ...query, points: new Float64Array([x, 0, 0]) }, prepared, SMAT_FCWB, false);
+    expect(rawScore(query, prepared, SMAT_FCWB, false)).toBe(cell(0.5, 1));
+    expect(rawScore(query, prepared, SMAT_ALPHA_FCWB, true)).toBe(
+      SMAT_ALPHA_FCWB.values[findBin(0.5, SMAT_ALPHA_FCWB.distBreaks) * (SMAT_ALPHA_FCWB.dotBreaks.length - 1) + findBin(1, SMAT_ALPHA_FCWB.dotBreaks)],
+    );
+  });
+
+  it("leaves untied queries to the fast tree", () => {
+    const prepared = prepareTarget(target);
+    rawScore({ ...query, points: new Float64Array([4.2, 0.1, 0]) }, prepared, SMAT_FCWB, false);
+    expect(prepared.ties.resolved).toBe(0);
+  });
+});
