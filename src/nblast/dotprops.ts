@@ -6,6 +6,7 @@
  * alpha = (l1 - l2) / (l1 + l2 + l3).
  */
 import { symmetricEigen3 } from "./eigen3.ts";
+import { ldAdd, ldDivInt, ldHi, ldLo } from "./long-double.ts";
 import { NaborTree } from "./nabor-tree.ts";
 import type { Dotprops, Vec3Array } from "./types.ts";
 
@@ -34,14 +35,12 @@ export function computeDotprops(points: Vec3Array, k = 5): Dotprops {
 
   for (let i = 0; i < n; i++) {
     tree.knn(pts[3 * i], pts[3 * i + 1], pts[3 * i + 2], kk, nnIdx, nnDist2);
-    let sx = 0, sy = 0, sz = 0;
-    for (let j = 0; j < kk; j++) {
-      const p = 3 * nnIdx[j];
-      sx += pts[p];
-      sy += pts[p + 1];
-      sz += pts[p + 2];
-    }
-    const mx = sx / kk, my = sy / kk, mz = sz / kk;
+    // R: cpt = pt - rowMeans(pt), rowMeans summing in long double. Its mean can differ
+    // from a double one by an ulp, which decides whether a symmetric neighbourhood's
+    // scatter matrix is exactly diagonal (and so which axis LAPACK makes the tangent).
+    const mx = rowMean(pts, nnIdx, kk, 0);
+    const my = rowMean(pts, nnIdx, kk, 1);
+    const mz = rowMean(pts, nnIdx, kk, 2);
     let cxx = 0, cxy = 0, cxz = 0, cyy = 0, cyz = 0, czz = 0;
     for (let j = 0; j < kk; j++) {
       const p = 3 * nnIdx[j];
@@ -53,9 +52,8 @@ export function computeDotprops(points: Vec3Array, k = 5): Dotprops {
       cyz += y * z;
       czz += z * z;
     }
-    if (cxx === 0 && cxy === 0 && cxz === 0 && cyy === 0 && cyz === 0 && czz === 0) {
-      vect[3 * i + 2] = 1;
-      alpha[i] = NaN;
+    if (cxy === 0 && cxz === 0 && cyz === 0) {
+      diagonalEigen(cxx, cyy, czz, vect, alpha, i);
       continue;
     }
     symmetricEigen3(cxx, cxy, cxz, cyy, cyz, czz, eig);
@@ -65,4 +63,52 @@ export function computeDotprops(points: Vec3Array, k = 5): Dotprops {
     vect[3 * i + 2] = eig[5];
   }
   return { points: pts, vect, alpha };
+}
+
+/**
+ * R's eigen(symmetric = TRUE) of a diagonal scatter matrix (common on voxel grids: a
+ * point with its neighbours along the axes), where equal eigenvalues leave the principal
+ * vector to LAPACK's choice. dsyevr sees a tridiagonal matrix split into three 1 x 1 blocks:
+ * eigenvalues d1, d2, d3 with unit vectors e1, e2, e3, then dstemr's selection sort into
+ * ascending order (a later entry moves forward only when strictly smaller: the first of the
+ * smallest is taken), and R reverses both. The principal vector is the one sorted last.
+ * A zero matrix gives (0, 0, 1) and alpha = 0/0 = NaN, as in R.
+ */
+function diagonalEigen(d1: number, d2: number, d3: number, vect: Float64Array, alpha: Float64Array, i: number): void {
+  const w = [d1, d2, d3];
+  const axis = [0, 1, 2];
+  for (let j = 0; j < 2; j++) {
+    let at = -1;
+    let min = w[j];
+    for (let jj = j + 1; jj < 3; jj++) {
+      if (w[jj] < min) {
+        at = jj;
+        min = w[jj];
+      }
+    }
+    if (at >= 0) {
+      w[at] = w[j];
+      w[j] = min;
+      const t = axis[at];
+      axis[at] = axis[j];
+      axis[j] = t;
+    }
+  }
+  vect[3 * i] = 0;
+  vect[3 * i + 1] = 0;
+  vect[3 * i + 2] = 0;
+  vect[3 * i + axis[2]] = 1;
+  alpha[i] = (w[2] - w[1]) / (w[2] + w[1] + w[0]);
+}
+
+/** R's rowMeans of one coordinate of the neighbourhood: a long double sum, divided by k. */
+function rowMean(pts: Float64Array, idx: Int32Array, k: number, axis: number): number {
+  let hi = 0;
+  let lo = 0;
+  for (let j = 0; j < k; j++) {
+    ldAdd(hi, lo, pts[3 * idx[j] + axis]);
+    hi = ldHi();
+    lo = ldLo();
+  }
+  return ldDivInt(hi, lo, k);
 }

@@ -92,6 +92,59 @@ export function ldSum3(a: number, b: number, c: number): number {
   return outHi;
 }
 
+/**
+ * (double) (A / k) for the long double A = hi + lo (an ldAdd result) and an integer
+ * 1 <= k < 2^26: the quotient rounded to a 64-bit significand (x87 division), then to a
+ * double. This is how R's rowMeans ends: a long double row sum divided by the count.
+ *
+ * The quotient is q0 + t * ulp(q0) with q0 = hi / k; its remainder is computed exactly
+ * (Dekker's product of q0 and k), so t is known to about 2^-50. Unless t lies within
+ * 2^-9 of a half-integer (where the two roundings may differ from one), the result is
+ * q0 moved by round(t) ulps; otherwise, and for extreme values, an exact BigInt path.
+ */
+export function ldDivInt(hi: number, lo: number, k: number): number {
+  const q0 = hi / k;
+  const aq = Math.abs(q0);
+  if (!(aq > TINY && aq < HUGE)) return exactDivInt(hi, lo, k);
+  const pu = powerOfTwoAtOrBelow(aq);
+  if (aq === pu) return exactDivInt(hi, lo, k); // the grid is finer just below q0
+  // TwoProduct(q0, k) with Veltkamp's split of q0 (k fits in 26 bits, so it needs none).
+  const p = q0 * k;
+  const c = SPLITTER * q0;
+  const qh = c - (c - q0);
+  const ql = q0 - qh;
+  const pe = qh * k - p + ql * k;
+  const r = hi - p - pe + lo;
+  const u = pu * 2 ** -52;
+  const t = r / k / u;
+  const n = Math.round(t);
+  if (Math.abs(Math.abs(t - n) - 0.5) < 2 ** -9) return exactDivInt(hi, lo, k);
+  return q0 + n * u;
+}
+
+const SPLITTER = 2 ** 27 + 1;
+
+function exactDivInt(hi: number, lo: number, k: number): number {
+  const total = toUnits(hi) + toUnits(lo);
+  if (total === 0n) return hi / k;
+  const neg = total < 0n;
+  const a = neg ? -total : total;
+  const kk = BigInt(k);
+  // Scale so that the integer quotient has at least 66 bits, then round it to 64 with the
+  // remainder as a sticky bit, ties to even; Number() then rounds to 53 bits as the cast does.
+  const shift = Math.max(0, 66 - (a.toString(2).length - kk.toString(2).length));
+  const num = a << BigInt(shift);
+  const q = num / kk;
+  const sticky = num % kk !== 0n;
+  const drop = q.toString(2).length - 64;
+  let m = q >> BigInt(drop);
+  const rest = q & ((1n << BigInt(drop)) - 1n);
+  const half = 1n << BigInt(drop - 1);
+  if (rest > half || (rest === half && (sticky || (m & 1n) === 1n))) m += 1n;
+  const v = mulPow2(Number(m), drop - shift - 1074);
+  return neg ? -v : v;
+}
+
 /** Largest power of two <= v, for positive normal v. */
 function powerOfTwoAtOrBelow(v: number): number {
   f64[0] = v;
