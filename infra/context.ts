@@ -14,29 +14,41 @@ import { z } from "zod";
 import { InputError } from "../src/nblast/errors.ts";
 import type { NblastDatabaseProps, NblastFanoutStackProps } from "./props.ts";
 
-const number = z.union([z.number(), z.string().trim().min(1, "is empty").pipe(z.coerce.number())]);
-const boolean = z.union([z.boolean(), z.enum(["true", "false"]).transform((s) => s === "true")]);
-const list = z.union([
-  z.array(z.string().trim().min(1)),
-  z.string().transform((s) => s.split(",").map((t) => t.trim()).filter((t) => t !== "")),
-]);
+// -c gives strings, JSON files give JSON values: strings are converted first, then checked.
+const number = z.preprocess(
+  (v) => (typeof v === "string" && v.trim() !== "" ? Number(v) : v),
+  z.number({ error: "must be a number" }),
+);
+const boolean = z.preprocess(
+  (v) => (v === "true" ? true : v === "false" ? false : v),
+  z.boolean({ error: "must be true or false" }),
+);
+const list = z.preprocess(
+  (v) => (typeof v === "string" ? v.split(",").map((t) => t.trim()).filter((t) => t !== "") : v),
+  z.array(z.string().trim().min(1), { error: "must be a comma-separated list" }),
+);
+const oneOf = <const T extends readonly [string, ...string[]]>(values: T) =>
+  z.enum(values, { error: `must be ${values.map((v) => JSON.stringify(v)).join(" or ")}` });
 const id = (prefix: string) =>
-  z.string().trim().regex(new RegExp(`^${prefix}-[0-9a-f]+$`), `must look like ${prefix}-0123456789abcdef0`);
+  z.string({ error: `must be a ${prefix}- id` }).trim().regex(new RegExp(`^${prefix}-[0-9a-f]+$`), `must look like ${prefix}-0123456789abcdef0`);
 const ids = (prefix: string) =>
   list.pipe(z.array(z.string().regex(new RegExp(`^${prefix}-[0-9a-f]+$`), `must be ${prefix}-... ids, comma-separated`)));
 const arn = (service: string, what: string) =>
-  z.string().trim().regex(new RegExp(`^arn:aws[a-z-]*:${service}:[a-z0-9-]+:\\d{12}:${what}`), `must be a ${service} ${what}... ARN`);
+  z
+    .string({ error: `must be a ${service} ARN` })
+    .trim()
+    .regex(new RegExp(`^arn:aws[a-z-]*:${service}:[a-z0-9-]+:\\d{12}:${what}`), `must be an ARN arn:aws:${service}:REGION:ACCOUNT:${what}...`);
 
 /** Every context key the app reads, with its type. Documented in infra/README.md. */
 const CONTEXT = {
   maxVcpus: number,
-  compute: z.enum(["ec2", "fargate"]),
+  compute: oneOf(["ec2", "fargate"]),
   spot: boolean,
   instanceTypes: list,
   workerVcpus: number,
   workerMemoryMiB: number,
   retryAttempts: number,
-  attemptTimeoutHours: number.pipe(z.number().positive()),
+  attemptTimeoutHours: number.pipe(z.number().positive("must be more than 0")),
   maxReceiveCount: number,
   defaultWorkers: number,
   vcpuHourPrice: number,
@@ -55,7 +67,7 @@ const CONTEXT = {
   databaseSecurityGroupId: id("sg"),
   loaderSecurityGroupId: id("sg"),
   databasePort: number,
-  databaseSslMode: z.enum(["require", "verify-ca", "verify-full"]),
+  databaseSslMode: oneOf(["require", "verify-ca", "verify-full"]),
   databaseMaxConcurrency: number,
   databaseVpcEndpoints: boolean,
 } as const;

@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { App } from "aws-cdk-lib";
 import { Template } from "aws-cdk-lib/assertions";
+import { expect } from "vitest";
 import { NblastFanoutStack, type NblastFanoutStackProps } from "../../infra/stack.ts";
 
 export const REPO = path.resolve(import.meta.dirname, "../..");
@@ -34,12 +35,10 @@ export function synth(props: NblastFanoutStackProps = {}): Synthesized {
   const outdir = mkdtempSync(path.join(tmpdir(), "nblast-fanout-cdk-"));
   const app = new App({
     outdir,
-    context: {
-      ...cdkJsonContext(),
-      // The CloudFormation rule check costs seconds per synth and changes nothing in the
-      // template; `cdk synth` itself runs it (test/infra/cdk-synth.test.ts).
-      "@aws-cdk/core:validateAgainstDefaultRules": false,
-    },
+    context: cdkJsonContext(),
+    // CDK's CloudFormation rule check (a WebAssembly engine) costs seconds per synth and
+    // changes nothing in the template; `cdk synth` itself runs it (cdk-synth.test.ts).
+    builtinCloudFormationValidation: false,
   });
   const stack = new NblastFanoutStack(app, "NblastFanoutStack", props);
   const template = Template.fromStack(stack);
@@ -131,4 +130,25 @@ export function s3AndSqsGrants(statements: Statement[]): string[] {
     }
   }
   return lines.sort();
+}
+
+/**
+ * Fails unless every identity statement that touches S3 or SQS names its actions without
+ * a wildcard, has no `*` resource, and names object ARNs only under caches/ or runs/ of the
+ * stack's bucket (and otherwise only the bucket or the stack's queues). Returns how many
+ * statements it checked, so that a test can see it checked something.
+ */
+export function checkNoS3OrSqsWildcards(json: Json): number {
+  const bucket = `\${${onlyResource(json, "AWS::S3::Bucket").id}.Arn}`;
+  const queues = resourcesOf(json, "AWS::SQS::Queue").map(([id]) => `\${${id}.Arn}`);
+  const touched = allIdentityStatements(json).filter((st) => st.actions.some((a) => /^(s3|sqs):/.test(a)));
+  for (const st of touched) {
+    for (const a of st.actions) expect(a, `${st.policy}: ${a}`).not.toContain("*");
+    for (const r of st.resources) {
+      expect(r, st.policy).not.toBe("*");
+      if (r.startsWith(`${bucket}/`)) expect([`${bucket}/caches/*`, `${bucket}/runs/*`], `${st.policy}: ${r}`).toContain(r);
+      else expect([bucket, ...queues], `${st.policy}: ${r}`).toContain(r);
+    }
+  }
+  return touched.length;
 }
