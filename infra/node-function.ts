@@ -58,6 +58,9 @@ export function handlerFunction(scope: Construct, id: string, props: HandlerFunc
       format: nodejs.OutputFormat.ESM,
       target: "node22",
       bundleAwsSDK: true,
+      // pg's optional native binding, required only under NODE_PG_FORCE_NATIVE: never bundled.
+      // (An explicit list: @aws-sdk/* stays bundled.)
+      externalModules: ["pg-native"],
       forceDockerBundling: false,
       sourceMap: true,
       sourcesContent: false,

@@ -1,4 +1,6 @@
 // The stack with a customer-managed KMS key and a database (loader Lambda), synthesized once.
+import { existsSync, readFileSync } from "node:fs";
+import * as path from "node:path";
 import * as ec2 from "aws-cdk-lib/aws-ec2";
 import * as kms from "aws-cdk-lib/aws-kms";
 import * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
@@ -32,7 +34,7 @@ const s = synth({
     databaseSecurityGroup: ec2.SecurityGroup.fromSecurityGroupId(scope, "DatabaseSecurityGroup", "sg-0d0d0d0d"),
     createVpcEndpoints: true,
   }),
-});
+}, { bundle: true });
 afterAll(() => s.cleanup());
 const { json, template } = s;
 const bucketId = onlyResource(json, "AWS::S3::Bucket").id;
@@ -164,6 +166,20 @@ describe("with a database", () => {
       FromPort: 443,
       SourceSecurityGroupId: { "Fn::GetAtt": [loaderSgId, "GroupId"] },
     });
+  });
+
+  it("every handler (start, status, loader) is bundled by esbuild into an ES module", () => {
+    const assets = JSON.parse(readFileSync(path.join(s.outdir, "NblastFanoutStack.assets.json"), "utf8"));
+    const files = assets.files as Record<string, { source: { path: string; packaging: string } }>;
+    for (const prefix of ["StartFunction", "StatusFunction", "LoaderFunction"]) {
+      const fn = onlyResource(json, "AWS::Lambda::Function", prefix).resource.Properties;
+      const key: string = fn.Code.S3Key;
+      const asset = files[key.replace(/\.zip$/, "")];
+      expect(asset, prefix).toBeDefined();
+      const bundle = readFileSync(path.join(s.outdir, asset.source.path, "index.mjs"), "utf8");
+      expect(bundle).toContain("createRequire"); // the banner: an ES module that can require()
+      expect(existsSync(path.join(s.outdir, asset.source.path, "index.mjs.map"))).toBe(true);
+    }
   });
 
   it("outputs the loader's name and security group", () => {

@@ -31,11 +31,17 @@ export interface Synthesized {
   cleanup(): void;
 }
 
-export function synth(props: NblastFanoutStackProps = {}): Synthesized {
+/**
+ * `bundle`: run esbuild on the handlers as `cdk synth` does. Off by default: bundling the
+ * real handlers (AWS SDK and all) takes seconds per function, and the template is the same
+ * without it; one test file bundles (stack-kms-database, every handler) and so does
+ * cdk-synth.test.ts.
+ */
+export function synth(props: NblastFanoutStackProps = {}, opts: { bundle?: boolean } = {}): Synthesized {
   const outdir = mkdtempSync(path.join(tmpdir(), "nblast-fanout-cdk-"));
   const app = new App({
     outdir,
-    context: cdkJsonContext(),
+    context: { ...cdkJsonContext(), ...(opts.bundle === true ? {} : { "aws:cdk:bundling-stacks": [] }) },
     // CDK's CloudFormation rule check (a WebAssembly engine) costs seconds per synth and
     // changes nothing in the template; `cdk synth` itself runs it (cdk-synth.test.ts).
     builtinCloudFormationValidation: false,
