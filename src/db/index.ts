@@ -14,3 +14,5 @@ export { checkSimilarity, readSimilarity, updateSimilarity } from "./catmaid.ts"
 export { checkSimilarityId, loadBin, loadRun, registeredSimilarities } from "./load.ts";
 export type { BinOutcome, LoadContext, LoadOptions, LoadSummary } from "./load.ts";
 export { formatBinOutcome, formatLoadSummary } from "./report.ts";
+export { startScoreCopy } from "./copy-stream.ts";
+export type { ScoreCopy } from "./copy-stream.ts";

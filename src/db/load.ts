@@ -21,10 +21,7 @@
  * crash in that window (a fraction of a second) loses the whole transaction, rows and
  * ledger row together, and the next load does the bin again. Nothing is ever half there.
  */
-import { once } from "node:events";
-import { finished } from "node:stream/promises";
 import type pg from "pg";
-import { from as copyFrom } from "pg-copy-streams";
 import { InputError } from "../nblast/errors.ts";
 import { readManifest, type RunManifest } from "../plan/manifest.ts";
 import { mapLimit } from "../results/map-limit.ts";
@@ -33,7 +30,8 @@ import type { Storage } from "../storage/types.ts";
 import { checkDone, doneKey, type DoneMarker } from "../worker/markers.ts";
 import { checkSimilarity, readSimilarity, updateSimilarity } from "./catmaid.ts";
 import { connect, explainQueryError, type DbTarget } from "./connect.ts";
-import { CATMAID_RULE, COPY_COLUMNS, COPY_HEADER, COPY_TRAILER, CopyEncoder, KEEP_EVERY_ROW, CHUNK_ROWS } from "./copy-binary.ts";
+import { CATMAID_RULE, CHUNK_ROWS, CopyEncoder, KEEP_EVERY_ROW } from "./copy-binary.ts";
+import { startScoreCopy } from "./copy-stream.ts";
 import { shardIdsAsInt64 } from "./ids.ts";
 import { binRegion, firstRowOutside, regionSql } from "./region.ts";
 import { BINS_TABLE, RUNS_TABLE, SCORE_TABLE, isCatmaid } from "./schema.ts";
@@ -88,18 +86,8 @@ export async function loadBin(client: pg.Client, ctx: LoadContext, marker: DoneM
     const region = regionSql(arms, 2);
     const del = await client.query(`DELETE FROM ${SCORE_TABLE} WHERE similarity_id = $1 AND ${region.sql}`, [sim, ...region.params]);
     const encoder = new CopyEncoder(sim, ctx.catmaid ? CATMAID_RULE : KEEP_EVERY_ROW, ctx.chunkRows ?? CHUNK_ROWS);
-    const copy = client.query(
-      copyFrom(`COPY ${SCORE_TABLE} ${COPY_COLUMNS} FROM STDIN (FORMAT binary)`, { highWaterMark: 4 * 1024 * 1024 }),
-    );
-    // A failing COPY (say, a unique violation) errors the stream; keep the first error for the catch below.
-    let copyError: unknown;
-    copy.on("error", (e) => (copyError ??= e));
-    const send = async (chunk: Uint8Array): Promise<void> => {
-      if (copyError !== undefined) throw copyError;
-      if (!copy.write(chunk)) await once(copy, "drain");
-    };
+    const copy = await startScoreCopy(client);
     try {
-      await send(COPY_HEADER);
       let sent = 0;
       await readShardRowGroups(shard, async (rows, group) => {
         const cols = { queryId: shardIdsAsInt64(rows.queryId), targetId: shardIdsAsInt64(rows.targetId), score: rows.score, length: rows.length };
@@ -110,16 +98,14 @@ export async function loadBin(client: pg.Client, ctx: LoadContext, marker: DoneM
             { source },
           );
         }
-        for (const chunk of encoder.chunks(cols)) await send(chunk);
+        for (const chunk of encoder.chunks(cols)) await copy.send(chunk);
         sent += rows.length;
         ctx.onCopyProgress?.(bin, sent);
       }, { components: false, source });
-      copy.end(COPY_TRAILER);
-      await finished(copy);
+      await copy.finish();
     } catch (err) {
-      if (!copy.destroyed) copy.destroy(err instanceof Error ? err : new Error(String(err)));
-      await finished(copy).catch(() => {});
-      throw copyError ?? err;
+      await copy.abort(err);
+      throw err;
     }
     const c = encoder.counts;
     await client.query(

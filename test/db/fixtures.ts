@@ -112,3 +112,47 @@ export function expectedPairs(rows: Iterable<ScoreRows>, filter?: { catmaid: boo
   }
   return out;
 }
+
+const f32 = new Float32Array(1);
+const u32 = new Uint32Array(f32.buffer);
+/** The bits of a float32 value, to compare scores bit for bit. */
+export function float32Bits(x: number): number {
+  f32[0] = x;
+  return u32[0];
+}
+
+/** Expected rows as "q|t" -> float32 bits. */
+export function expectedBits(rows: Iterable<ScoreRows>, filter?: { catmaid: boolean }): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const [k, v] of expectedPairs(rows, filter)) out.set(k, float32Bits(v));
+  return out;
+}
+
+/** A similarity's rows in the table as "q|t" -> float32 bits (float4send: the stored bits). */
+export async function tableBits(client: { query: (sql: string, params?: unknown[]) => Promise<{ rows: unknown[] }> }, similarityId: number): Promise<Map<string, number>> {
+  const r = await client.query(
+    `SELECT query_object_id::text AS q, target_object_id::text AS t, float4send(score) AS b FROM public.nblast_similarity_score WHERE similarity_id = $1`,
+    [similarityId],
+  );
+  const out = new Map<string, number>();
+  for (const row of r.rows as { q: string; t: string; b: Buffer }[]) {
+    const key = `${row.q}|${row.t}`;
+    if (out.has(key)) throw new Error(`pair ${key} twice in the table`);
+    out.set(key, row.b.readUInt32BE(0));
+  }
+  return out;
+}
+
+/** Awaits p, which must reject with an InputError whose message matches. */
+export async function expectInputError(p: Promise<unknown>, message: RegExp): Promise<void> {
+  const { InputError } = await import("../../src/nblast/errors.ts");
+  let err: unknown;
+  try {
+    await p;
+  } catch (e) {
+    err = e;
+  }
+  if (err === undefined) throw new Error(`expected an InputError matching ${message}, got none`);
+  if (!(err instanceof InputError)) throw err;
+  if (!message.test(err.message)) throw new Error(`InputError message ${JSON.stringify(err.message)} does not match ${message}`);
+}
