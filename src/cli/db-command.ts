@@ -87,7 +87,7 @@ export function registerDb(program: Command): void {
     .requiredOption("--run <run-uri>", "the run's folder or s3:// prefix")
     .requiredOption("--similarity-id <n>", "the similarity the rows belong to (CATMAID: the id of a similarity made with \"Apply only (don't run)\")", positiveInt)
     .option("--catmaid", "the database must be CATMAID's (detected otherwise); applies CATMAID's rule (scores above 0.01, no self pairs) and completes the similarity row")
-    .option("--jobs <n>", "bins loaded at once, each on its own connection", positiveInt, 2)
+    .option("--jobs <n>", "bins loaded at once, each on its own connection (more only helps a database server with idle cores)", positiveInt, 1)
     .action(async (o: { run: string; similarityId: number; catmaid?: boolean; jobs: number }) => {
       const summary = await loadRun({
         run: openStorage(o.run),

@@ -23,8 +23,9 @@ export interface ScoreCopy {
 /** Bytes buffered ahead of the socket before send() waits. */
 const HIGH_WATER = 4 * 1024 * 1024;
 
-export async function startScoreCopy(client: pg.Client): Promise<ScoreCopy> {
-  const stream = client.query(copyFrom(`COPY ${SCORE_TABLE} ${COPY_COLUMNS} FROM STDIN (FORMAT binary)`, { highWaterMark: HIGH_WATER }));
+/** `table`: another table of the score table's columns (the benchmark's index probes); quoted by the caller. */
+export async function startScoreCopy(client: pg.Client, table = SCORE_TABLE): Promise<ScoreCopy> {
+  const stream = client.query(copyFrom(`COPY ${table} ${COPY_COLUMNS} FROM STDIN (FORMAT binary)`, { highWaterMark: HIGH_WATER }));
   let failure: unknown;
   stream.on("error", (e) => (failure ??= e));
   const copy: ScoreCopy = {

@@ -136,7 +136,7 @@ export interface LoadOptions {
   readonly catmaid?: boolean;
   /** Only these bins (worker --load, the loader Lambda); default every bin. */
   readonly bins?: readonly number[];
-  /** Bins loaded at once, each on its own connection (default 2). */
+  /** Bins loaded at once, each on its own connection (default 1). */
   readonly jobs?: number;
   readonly chunkRows?: number;
   readonly onBin?: (outcome: BinOutcome) => void;
@@ -206,7 +206,7 @@ export async function loadRun(opts: LoadOptions): Promise<LoadSummary> {
       }
     }
     for (const o of outcomes) opts.onBin?.(o);
-    const jobs = Math.max(1, Math.min(opts.jobs ?? 2, todo.length));
+    const jobs = Math.max(1, Math.min(opts.jobs ?? 1, todo.length));
     for (let i = 1; i < jobs; i++) clients.push(await connect(opts.db));
     const free = [...clients];
     let loadedNow = 0;
