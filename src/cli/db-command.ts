@@ -95,7 +95,7 @@ export function registerDb(program: Command): void {
         similarityId: o.similarityId,
         catmaid: o.catmaid,
         jobs: o.jobs,
-        onBin: (b) => process.stdout.write(formatBinOutcome(b, o.catmaid === true) + "\n"),
+        onBin: (b) => process.stdout.write(formatBinOutcome(b) + "\n"),
       });
       process.stdout.write(formatLoadSummary(summary, o.similarityId) + "\n");
     });

@@ -55,7 +55,7 @@ export function registerWorker(program: Command): void {
         if (o.load === true) {
           const s = await loadRun({ run: openStorage(o.run), db: databaseFromEnv(), similarityId: o.similarityId!, catmaid: o.catmaid, bins: [o.bin], jobs: 1 });
           const b = s.outcomes.find((x) => x.bin === o.bin);
-          process.stderr.write(`${b === undefined ? `bin ${o.bin}: not loaded (no valid done marker)` : formatBinOutcome(b, s.catmaid)}; ${s.loadedBins} of ${s.bins} bins in the database\n`);
+          process.stderr.write(`${b === undefined ? `bin ${o.bin}: not loaded (no valid done marker)` : formatBinOutcome(b)}; ${s.loadedBins} of ${s.bins} bins in the database\n`);
         }
       } catch (err) {
         if (signal.aborted) throw new CliExit(130, `bin ${o.bin}: interrupted; nothing of it counts as done`);

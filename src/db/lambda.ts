@@ -129,7 +129,7 @@ async function loadOne(runUri: string, bin: number, target: DbTarget): Promise<L
     for (const r of registered) {
       const s = await loadRun({ run, db: target, similarityId: r.similarityId, catmaid: r.catmaid ? true : undefined, bins: [bin], jobs: 1 });
       const outcome = s.outcomes.find((o) => o.bin === bin);
-      console.log(`loader: ${runUri} similarity ${r.similarityId}: ${outcome === undefined ? `bin ${bin}: no valid done marker` : formatBinOutcome(outcome, r.catmaid)}` +
+      console.log(`loader: ${runUri} similarity ${r.similarityId}: ${outcome === undefined ? `bin ${bin}: no valid done marker` : formatBinOutcome(outcome)}` +
         `; ${s.loadedBins} of ${s.bins} bins in${s.complete ? ", complete" : ""}`);
       loads.push({ similarityId: r.similarityId, outcome, complete: s.complete });
     }

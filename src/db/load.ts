@@ -37,7 +37,11 @@ import { binRegion, firstRowOutside, regionSql } from "./region.ts";
 import { BINS_TABLE, RUNS_TABLE, SCORE_TABLE, isCatmaid } from "./schema.ts";
 
 export type BinOutcome =
-  | { readonly bin: number; readonly status: "loaded"; readonly rows: number; readonly droppedSelf: number; readonly droppedLow: number; readonly replaced: boolean; readonly seconds: number }
+  | {
+      readonly bin: number; readonly status: "loaded"; readonly rows: number; readonly droppedSelf: number; readonly droppedLow: number;
+      /** CATMAID's storage rule was applied (the drops count what it left out). */
+      readonly catmaidRule: boolean; readonly replaced: boolean; readonly seconds: number;
+    }
   | { readonly bin: number; readonly status: "unchanged" }
   | { readonly bin: number; readonly status: "stale"; readonly reason: string };
 
@@ -119,7 +123,7 @@ export async function loadBin(client: pg.Client, ctx: LoadContext, marker: DoneM
     );
     await client.query("COMMIT");
     return {
-      bin, status: "loaded", rows: c.rows, droppedSelf: c.droppedSelf, droppedLow: c.droppedLow,
+      bin, status: "loaded", rows: c.rows, droppedSelf: c.droppedSelf, droppedLow: c.droppedLow, catmaidRule: ctx.catmaid,
       replaced: (del.rowCount ?? 0) > 0 || led.rows.length > 0, seconds: (performance.now() - t0) / 1000,
     };
   } catch (err) {

@@ -1,10 +1,10 @@
 /** Text the CLI, the worker and the loader Lambda print about a load (no secret in any of it). */
 import type { BinOutcome, LoadSummary } from "./load.ts";
 
-export function formatBinOutcome(o: BinOutcome, catmaid: boolean): string {
+export function formatBinOutcome(o: BinOutcome): string {
   if (o.status === "unchanged") return `bin ${o.bin}: unchanged (its shard is loaded)`;
   if (o.status === "stale") return `bin ${o.bin}: not loaded: ${o.reason}`;
-  const dropped = catmaid
+  const dropped = o.catmaidRule
     ? `; CATMAID's rule dropped ${o.droppedLow} scores at or below 0.01 and ${o.droppedSelf} self pairs`
     : "";
   return `bin ${o.bin}: ${o.replaced ? "replaced with" : "loaded"} ${o.rows} rows in ${o.seconds.toFixed(2)} s${dropped}`;

@@ -1,6 +1,7 @@
 /** `db grant`: the writer can load and do nothing else; PUBLIC's TEMPORARY and what revoking it takes. */
 import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
+import { initSchema } from "../../src/db/index.ts";
 import { runCli } from "../helpers/cli.ts";
 import { CATMAID_SCHEMA, applyOnlySimilarity } from "./catmaid-fixture.ts";
 import { freshDatabase, pgServer, stopPgServer, type PgServer, type TestDatabase } from "./pg.ts";
@@ -96,7 +97,7 @@ describe.skipIf(skip !== undefined)("db grant", () => {
     const db = await freshDatabase(server, "gprint");
     try {
       const env = { DATABASE_URL: db.url };
-      expect(runCli(["db", "init"], { env }).status).toBe(0);
+      await initSchema(await db.admin());
       const writer = await db.createRole("writer");
       const p = runCli(["db", "grant", "--role", writer, "--revoke-public-temp", "--print"], { env });
       expect(p.status, p.stderr).toBe(0);

@@ -9,6 +9,7 @@ import { CopyEncoder, connect, initSchema, loadRun, scoreTableSql, startScoreCop
 import { RowsBuilder, sortRows } from "../../src/results/rows.ts";
 import { LocalStorage } from "../../src/storage/local.ts";
 import { doneKey } from "../../src/worker/markers.ts";
+import { runCli } from "../helpers/cli.ts";
 import { expectInputError, expectedBits, syntheticRun, tableBits, writeBin } from "./fixtures.ts";
 import { freshDatabase, pgServer, stopPgServer, type PgServer, type TestDatabase } from "./pg.ts";
 
@@ -145,6 +146,23 @@ describe.skipIf(skip !== undefined)("load into a plain database", () => {
       const admin = await db.admin();
       expect(await tableBits(admin, 2)).toEqual(expectedBits(rows.values()));
       expect(Number((await admin.query(`SELECT count(*) AS n FROM nblast_fanout.bins`)).rows[0].n)).toBe(3);
+    } finally {
+      await db.drop();
+    }
+  });
+
+  it("worker --load loads its bin right after the bin is done (here: already done, so skipped, then loaded)", async () => {
+    const { db, run } = await setup("worker");
+    try {
+      const { rows } = await syntheticRun(run, { neurons: 30, bins: 3 });
+      const r = runCli(["worker", "--run", run.uri, "--bin", "1", "--load", "--similarity-id", "21"], { env: { DATABASE_URL: db.url } });
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stderr).toMatch(/bin 1: skipped, already done/);
+      expect(r.stderr).toMatch(/bin 1: loaded \d+ rows in [\d.]+ s; 1 of 3 bins in the database/);
+      expect(await tableBits(await db.admin(), 21)).toEqual(expectedBits([rows.get(1)!]));
+      const bad = runCli(["worker", "--run", run.uri, "--bin", "1", "--load"], { env: { DATABASE_URL: db.url } });
+      expect(bad.status).toBe(2);
+      expect(bad.stderr).toMatch(/--load needs --similarity-id/);
     } finally {
       await db.drop();
     }
