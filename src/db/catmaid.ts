@@ -62,8 +62,8 @@ export function checkSimilarity(row: SimilarityRow | undefined, id: number, mani
 }
 
 /** "{1,2,3}": a bigint[] literal from the manifest's ids (exact for 64-bit ids in any form). */
-function bigintArray(ids: readonly (number | bigint | string)[]): string {
-  return `{${ids.map((x) => String(x)).join(",")}}`;
+function bigintArray(ids: ArrayLike<number | bigint | string>): string {
+  return `{${Array.from(ids, (x) => String(x)).join(",")}}`;
 }
 
 /**

@@ -41,7 +41,7 @@ export interface RegionArm {
 /** The arms whose union is bin `bin`'s rows. */
 export function binRegion(manifest: RunManifest, bin: number): RegionArm[] {
   const w = binWork(manifest, bin);
-  const range = (ids: readonly (number | bigint | string)[], a: number, b: number): IdRange => ({
+  const range = (ids: ArrayLike<number | bigint | string>, a: number, b: number): IdRange => ({
     lo: manifestIdAsBigInt(ids[a]),
     hi: manifestIdAsBigInt(ids[b - 1]),
   });

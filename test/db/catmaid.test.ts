@@ -65,7 +65,7 @@ describe.skipIf(skip !== undefined)("load --catmaid", () => {
       expect(out.stdout).toMatch(new RegExp(`CATMAID: similarity ${sim} is complete`));
 
       const row = (await admin.query(`SELECT * FROM nblast_similarity WHERE id = $1`, [sim])).rows[0];
-      const ids = manifest.work.queries.map(String);
+      const ids = Array.from(manifest.work.queries, (x) => String(x));
       expect(row).toMatchObject({ status: "complete", scoring: null, query_objects: ids, target_objects: ids, normalized: "mean", name: "Task 1" });
       expect(row.detailed_status).toMatch(/^Computed scoring for 8 query skeletons vs 8 target skeletons/);
       const markers = await Promise.all([0, 1, 2].map(async (b) => JSON.parse(new TextDecoder().decode(await run.get(`done/${b}.json`)))));
@@ -75,8 +75,8 @@ describe.skipIf(skip !== undefined)("load --catmaid", () => {
       const matrix = await widgetMatrix(admin, sim);
       const score = new Map<string, number>();
       for (let i = 0; i < rows.length; i++) score.set(`${rows.queryId[i]}|${rows.targetId[i]}`, rows.score[i]);
-      const want = manifest.work.queries.map((q) =>
-        manifest.work.queries.map((t) => {
+      const want = Array.from(manifest.work.queries, (q) =>
+        Array.from(manifest.work.queries, (t) => {
           const s = score.get(`${q}|${t}`)!;
           return q === t || !(s > 0.01) ? 0 : s;
         }),
