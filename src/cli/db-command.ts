@@ -3,7 +3,7 @@ import { checkSchema, connect, databaseFromEnv, formatBinOutcome, formatLoadSumm
 import { openStorage } from "../storage/open.ts";
 import { positiveInt } from "./parse-options.ts";
 
-const CREDENTIALS = "Connects with DATABASE_URL, or else the PG* variables (PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE, PGSSLMODE, ~/.pgpass).";
+const CREDENTIALS = "login from DATABASE_URL, or else PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE, PGSSLMODE and ~/.pgpass";
 
 export function registerDb(program: Command): void {
   const db = program
