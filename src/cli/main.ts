@@ -5,6 +5,7 @@ import { InputError } from "../nblast/errors.ts";
 import { TOOL_VERSION } from "../version.ts";
 import { registerBackendCommands, registerSubmit } from "./backend-commands.ts";
 import { registerCache } from "./cache-command.ts";
+import { registerDb } from "./db-command.ts";
 import { registerPlan } from "./plan-command.ts";
 import { registerResults } from "./results-commands.ts";
 import { registerRun } from "./run-command.ts";
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
   registerWorker(program);
   registerRun(program);
   registerResults(program);
+  registerDb(program);
   // Backends add their subcommands to `submit` here: registerSlurmSubmit(submit), ...
   registerSubmit(program);
   registerBackendCommands(program);

@@ -1,4 +1,6 @@
 import type { Command } from "commander";
+import { databaseFromEnv, formatBinOutcome, loadRun } from "../db/index.ts";
+import { InputError } from "../nblast/errors.ts";
 import { openStorage } from "../storage/open.ts";
 import { runBin } from "../worker/index.ts";
 import { CliExit, interruptSignal } from "./exit.ts";
@@ -9,6 +11,9 @@ interface WorkerOptions {
   bin: number;
   threads?: number;
   cacheDir?: string;
+  load?: boolean;
+  similarityId?: number;
+  catmaid?: boolean;
 }
 
 export function registerWorker(program: Command): void {
@@ -19,7 +24,11 @@ export function registerWorker(program: Command): void {
     .requiredOption("--bin <k>", "the bin, 0-based", nonNegativeInt)
     .option("--threads <n>", "threads (default: --threads, SLURM_CPUS_PER_TASK, the container's CPU quota, else the machine)", positiveInt)
     .option("--cache-dir <dir>", "where an S3 cache is copied once per host (default: $NBLAST_FANOUT_CACHE_DIR or ~/.cache/nblast-fanout)")
+    .option("--load", "then load the bin into Postgres with the code of `load` (needs --similarity-id; credentials as for `load`)")
+    .option("--similarity-id <n>", "with --load: the similarity the rows belong to", positiveInt)
+    .option("--catmaid", "with --load: the database must be CATMAID's (see `load --help`)")
     .action(async (o: WorkerOptions) => {
+      if (o.load === true && o.similarityId === undefined) throw new InputError("--load needs --similarity-id");
       const { signal, dispose } = interruptSignal();
       let lastPhase = "";
       try {
@@ -43,6 +52,11 @@ export function registerWorker(program: Command): void {
             : `bin ${o.bin}: done, ${m.pairs} pairs, ${m.shard.rows} rows in ${m.timings.total.toFixed(1)} s on ${m.threads} threads, ` +
                 `peak memory ${(m.peakMemory / 2 ** 20).toFixed(0)} MiB\n`,
         );
+        if (o.load === true) {
+          const s = await loadRun({ run: openStorage(o.run), db: databaseFromEnv(), similarityId: o.similarityId!, catmaid: o.catmaid, bins: [o.bin], jobs: 1 });
+          const b = s.outcomes.find((x) => x.bin === o.bin);
+          process.stderr.write(`${b === undefined ? `bin ${o.bin}: not loaded (no valid done marker)` : formatBinOutcome(b)}; ${s.loadedBins} of ${s.bins} bins in the database\n`);
+        }
       } catch (err) {
         if (signal.aborted) throw new CliExit(130, `bin ${o.bin}: interrupted; nothing of it counts as done`);
         throw err;
