@@ -15,8 +15,8 @@
  * search; everything else is answered here, faster. `knn` breaks ties by lowest index.
  *
  * Memory: like kdbush, the whole tree is one block of bytes (a 16-byte header, then
- * coords, boxes and cells as Float64, then ids, starts, ends, children and parents as
- * Int32; KdTree.byteLength(n) bytes). It can be built into a caller's buffer, e.g. a
+ * coords and boxes as Float64, then ids, starts, ends and children as Int32;
+ * KdTree.byteLength(n) bytes). It can be built into a caller's buffer, e.g. a
  * slice of a SharedArrayBuffer, and opened elsewhere with KdTree.from without a copy:
  * the arrays are read-only once built, and each KdTree object keeps its own query state.
  */
@@ -31,12 +31,15 @@ export const TIE_WINDOW = 1 + 2 ** -36;
 
 // Deep enough for any tree that fits in memory: one pending far child per level.
 const MAX_DEPTH = 64;
-// knn's stack of pending far children: queries never nest, so one per thread (module) is enough.
+// Stacks of pending far children (node, squared box distance), for knn and nearestSlot:
+// queries never nest, so one pair per thread (module) is enough.
 const stackNode = new Int32Array(MAX_DEPTH);
 const stackRd = new Float64Array(MAX_DEPTH);
+const searchNode = new Int32Array(MAX_DEPTH);
+const searchDist = new Float64Array(MAX_DEPTH);
 
-/** "KDT1": marks a tree written into a buffer (and the layout's version). */
-const MAGIC = 0x3154444b;
+/** "KDT2": marks a tree written into a buffer (and the layout's version). */
+const MAGIC = 0x3254444b;
 /** Header: magic, n, leafSize, nodeCount (Int32 each); 16 bytes keep what follows 8-aligned. */
 const HEADER_BYTES = 16;
 /** Stands for "adopt the tree already in `into`" in the constructor; no caller can pass this very array. */
@@ -65,14 +68,6 @@ export class KdTree {
   readonly ends: Int32Array;
   /** Per node: index of its first child (the second is the next one), 0 for a leaf. */
   readonly children: Int32Array;
-  /** Per node: its parent (-1 for the root). A node's sibling is ((k - 1) ^ 1) + 1. */
-  readonly parents: Int32Array;
-  /**
-   * Per node: its k-d cell, the region its ancestors' splits give it (faces may be
-   * infinite), minX minY minZ maxX maxY maxZ. Every point outside the node lies on
-   * or beyond one of these faces, which is what lets a search stop early.
-   */
-  readonly cells: Float64Array;
   /** Squared distance of the last `nearest`/`nearestSlot` answer (Infinity for an empty tree). */
   lastDist2 = Infinity;
   /**
@@ -80,19 +75,8 @@ export class KdTree {
    * TIE_WINDOW of the best squared distance: then which point R takes is libnabo's choice.
    */
   lastTie = false;
-  /** Leaf of the last answer, where the next nearest-neighbour search starts. */
-  private lastLeaf = 0;
-
-  // State of the current nearest-neighbour query, shared by its recursive helpers.
-  private qx = 0;
-  private qy = 0;
-  private qz = 0;
-  private best = Infinity;
-  /** best * TIE_WINDOW: boxes and points up to here are searched, so near ties are seen. */
-  private reach = Infinity;
-  private tie = false;
-  private bestSlot = -1;
-  private bestLeaf = 0;
+  /** Slot of the last answer: its distance to the next query bounds that query's search. */
+  private lastSlot = 0;
 
   /**
    * Builds the tree over `points` (xyz, any length multiple of 3), in its own ArrayBuffer,
@@ -133,8 +117,6 @@ export class KdTree {
     at += 24 * n;
     this.boxes = new Float64Array(buffer, at, 6 * nodes);
     at += 48 * nodes;
-    this.cells = new Float64Array(buffer, at, 6 * nodes);
-    at += 48 * nodes;
     this.ids = new Int32Array(buffer, at, n);
     at += 4 * n;
     this.starts = new Int32Array(buffer, at, nodes);
@@ -142,12 +124,7 @@ export class KdTree {
     this.ends = new Int32Array(buffer, at, nodes);
     at += 4 * nodes;
     this.children = new Int32Array(buffer, at, nodes);
-    at += 4 * nodes;
-    this.parents = new Int32Array(buffer, at, nodes);
     if (!adopt) this.build(points);
-    let leaf = 0;
-    while (this.children[leaf] !== 0) leaf = this.children[leaf];
-    this.lastLeaf = leaf;
   }
 
   /**
@@ -197,7 +174,7 @@ export class KdTree {
   /** Bytes a tree of n points takes in a buffer (a multiple of 8, so trees can follow one another). */
   static byteLength(n: number, leafSize = 8): number {
     const nodes = KdTree.nodeCount(n, leafSize);
-    const bytes = HEADER_BYTES + 8 * (3 * n + 12 * nodes) + 4 * (n + 4 * nodes);
+    const bytes = HEADER_BYTES + 8 * (3 * n + 6 * nodes) + 4 * (n + 3 * nodes);
     return bytes + (-bytes & 7);
   }
 
@@ -211,10 +188,6 @@ export class KdTree {
     }
     const ids = this.ids;
     for (let i = 0; i < n; i++) ids[i] = i;
-    const cells = this.cells;
-    cells.fill(-Infinity, 0, 3);
-    cells.fill(Infinity, 3, 6);
-    this.parents[0] = -1;
     const b = new Builder(this);
     if (n > 0) b.build(0, 0, n);
     else {
@@ -243,119 +216,97 @@ export class KdTree {
   /**
    * As `nearest` but returns the slot (index into tree-ordered arrays such as `coords`).
    *
-   * The search starts at the leaf of the previous answer (consecutive query points
-   * along a neurite are close, so this bound is usually tight at once) and climbs:
-   * at each level the sibling subtree is searched if its box is within reach, and
-   * the climb stops as soon as the ball around the query with the best distance
-   * lies strictly inside the current node's cell, as nothing outside can then be
-   * as close. The ball's radius is the tie reach (best * TIE_WINDOW), so every point
-   * that could tie is met: where the search starts never changes the distance found,
-   * nor `lastTie`; among tied points the one returned is whichever was met first.
+   * The search is a depth-first descent from the root, nearer child first, with an
+   * explicit stack (no recursion), pruning every box beyond the reach. The reach starts
+   * at the exact squared distance to the previous answer's point (times TIE_WINDOW):
+   * consecutive query points along a neurite are close, so that point is usually near
+   * and most boxes are pruned at once. It is an upper bound of the best distance, so
+   * every point that could tie is still met: where the search starts never changes the
+   * distance found, nor `lastTie`; among tied points the one returned is whichever was
+   * met first. The reach then shrinks to best * TIE_WINDOW as nearer points are found.
    */
   nearestSlot(qx: number, qy: number, qz: number): number {
-    if (this.n === 0) {
+    const n = this.n;
+    if (n === 0) {
       this.lastDist2 = Infinity;
+      this.lastTie = false;
       return -1;
     }
-    this.qx = qx;
-    this.qy = qy;
-    this.qz = qz;
-    this.best = Infinity;
-    this.reach = Infinity;
-    this.tie = false;
-    this.bestSlot = -1;
-    let node = this.lastLeaf;
-    this.bestLeaf = node;
-    this.scan(node);
-    const parents = this.parents;
-    while (node !== 0 && !this.ballInCell(node)) {
-      const sibling = ((node - 1) ^ 1) + 1;
-      if (boxDist2(this.boxes, 6 * sibling, qx, qy, qz) <= this.reach) this.visit(sibling);
-      node = parents[node];
-    }
-    this.lastLeaf = this.bestLeaf;
-    this.lastDist2 = this.best;
-    this.lastTie = this.tie;
-    return this.bestSlot;
-  }
-
-  /** Searches the subtree at `node`, nearer child first, skipping boxes beyond the tie reach. */
-  private visit(node: number): void {
-    const child = this.children[node];
-    if (child === 0) {
-      this.scan(node);
-      return;
-    }
-    const boxes = this.boxes;
-    const qx = this.qx, qy = this.qy, qz = this.qz;
-    const ra = boxDist2(boxes, 6 * child, qx, qy, qz);
-    const rb = boxDist2(boxes, 6 * child + 6, qx, qy, qz);
-    // <= rather than <: a box at exactly the reach may hold a tie.
-    if (ra <= rb) {
-      if (ra <= this.reach) this.visit(child);
-      if (rb <= this.reach) this.visit(child + 1);
-    } else {
-      if (rb <= this.reach) this.visit(child + 1);
-      if (ra <= this.reach) this.visit(child);
-    }
-  }
-
-  /**
-   * Distances to the points of a leaf. A point within the reach is either a new best
-   * (a tie then remains only if the old best is within the new reach: every other point
-   * met so far was at least as far as the old best) or a tie with the current one.
-   */
-  private scan(leaf: number): void {
     const coords = this.coords;
-    const qx = this.qx, qy = this.qy, qz = this.qz;
-    let best = this.best;
-    let reach = this.reach;
-    let tie = this.tie;
+    const boxes = this.boxes;
+    const children = this.children;
+    const starts = this.starts;
+    const ends = this.ends;
+    const stackN = searchNode;
+    const stackD = searchDist;
+    const j0 = 3 * this.lastSlot;
+    const ex = qx - coords[j0], ey = qy - coords[j0 + 1], ez = qz - coords[j0 + 2];
+    // Every point within best * TIE_WINDOW of the query is within this reach: best <= this distance.
+    let reach = (ex * ex + ey * ey + ez * ez) * TIE_WINDOW;
+    let best = Infinity;
     let bestSlot = -1;
-    const end = this.ends[leaf];
-    for (let i = this.starts[leaf]; i < end; i++) {
-      const j = 3 * i;
-      const dx = qx - coords[j];
-      const dy = qy - coords[j + 1];
-      const dz = qz - coords[j + 2];
-      const d2 = dx * dx + dy * dy + dz * dz;
-      if (d2 <= reach) {
-        if (d2 < best) {
-          const r = d2 * TIE_WINDOW;
-          tie = best <= r;
-          best = d2;
-          reach = r;
-          bestSlot = i;
-        } else tie = true;
+    let tie = false;
+    let sp = 0;
+    let node = 0;
+    for (;;) {
+      const child = children[node];
+      if (child === 0) {
+        // A point within the reach is either a new best (a tie then remains only if the old
+        // best is within the new reach: every other point met so far was at least as far as
+        // the old best) or a tie with the current one.
+        const end = ends[node];
+        for (let i = starts[node]; i < end; i++) {
+          const j = 3 * i;
+          const dx = qx - coords[j];
+          const dy = qy - coords[j + 1];
+          const dz = qz - coords[j + 2];
+          const d2 = dx * dx + dy * dy + dz * dz;
+          if (d2 <= reach) {
+            if (d2 < best) {
+              const r = d2 * TIE_WINDOW;
+              tie = best <= r;
+              best = d2;
+              reach = r;
+              bestSlot = i;
+            } else tie = true;
+          }
+        }
+      } else {
+        const ra = boxDist2(boxes, 6 * child, qx, qy, qz);
+        const rb = boxDist2(boxes, 6 * child + 6, qx, qy, qz);
+        // <= rather than <: a box at exactly the reach may hold a tie.
+        if (ra <= rb) {
+          if (ra <= reach) {
+            if (rb <= reach) {
+              stackN[sp] = child + 1;
+              stackD[sp++] = rb;
+            }
+            node = child;
+            continue;
+          }
+        } else if (rb <= reach) {
+          if (ra <= reach) {
+            stackN[sp] = child;
+            stackD[sp++] = ra;
+          }
+          node = child + 1;
+          continue;
+        }
       }
+      node = -1;
+      while (sp > 0) {
+        sp--;
+        if (stackD[sp] <= reach) {
+          node = stackN[sp];
+          break;
+        }
+      }
+      if (node < 0) break;
     }
-    this.tie = tie;
-    if (bestSlot >= 0) {
-      this.best = best;
-      this.reach = reach;
-      this.bestSlot = bestSlot;
-      this.bestLeaf = leaf;
-    }
-  }
-
-  /**
-   * True if the query lies inside the node's cell and every face is farther than the
-   * best distance (strictly, so that a point on a face cannot tie). A point outside
-   * the node is on or beyond some face, so its distance on that axis alone, which
-   * rounds the same way, is at least the face's.
-   */
-  private ballInCell(node: number): boolean {
-    const c = this.cells;
-    const o = 6 * node;
-    const best = this.reach;
-    const a = this.qx - c[o], b = c[o + 3] - this.qx;
-    const d = this.qy - c[o + 1], e = c[o + 4] - this.qy;
-    const f = this.qz - c[o + 2], g = c[o + 5] - this.qz;
-    return (
-      a > 0 && a * a > best && b > 0 && b * b > best &&
-      d > 0 && d * d > best && e > 0 && e * e > best &&
-      f > 0 && f * f > best && g > 0 && g * g > best
-    );
+    this.lastSlot = bestSlot;
+    this.lastDist2 = best;
+    this.lastTie = tie;
+    return bestSlot;
   }
 
   /**
@@ -460,8 +411,6 @@ class Builder {
   readonly starts: Int32Array;
   readonly ends: Int32Array;
   readonly children: Int32Array;
-  readonly parents: Int32Array;
-  readonly cells: Float64Array;
   count = 1;
 
   constructor(t: KdTree) {
@@ -472,8 +421,6 @@ class Builder {
     this.starts = t.starts;
     this.ends = t.ends;
     this.children = t.children;
-    this.parents = t.parents;
-    this.cells = t.cells;
   }
 
   build(node: number, start: number, end: number): void {
@@ -509,17 +456,6 @@ class Builder {
     const child = this.count;
     this.count += 2;
     this.children[node] = child;
-    this.parents[child] = node;
-    this.parents[child + 1] = node;
-    // Left of the split: coordinate <= split; right: >= split (ties may go either way).
-    const split = coords[3 * mid + axis];
-    const cells = this.cells;
-    for (let k = 0; k < 6; k++) {
-      cells[6 * child + k] = cells[o + k];
-      cells[6 * child + 6 + k] = cells[o + k];
-    }
-    cells[6 * child + 3 + axis] = split;
-    cells[6 * child + 6 + axis] = split;
     this.build(child, start, mid);
     this.build(child + 1, mid, end);
   }

@@ -63,6 +63,11 @@ function prep(s: BinState, i: number): PreparedTarget {
   return p;
 }
 
+/** Neuron i as a query: its tree when the bin built one (points in tree order score faster), else its dotprops. */
+function asQuery(s: BinState, i: number): Dotprops | PreparedTarget {
+  return s.msg.trees.offsets[i] >= 0 ? prep(s, i) : dp(s, i);
+}
+
 /** Lets go of the dotprops views and tree wrappers held so far. */
 function release(s: BinState): void {
   for (let k = 0; k < s.heldCount; k++) {
@@ -144,7 +149,7 @@ function pairsPhase(s: BinState): void {
       const k0 = Math.max(c0, entries[4 * e + 1]);
       const k1 = Math.min(c1, entries[4 * e + 2]);
       if (k0 >= k1) continue;
-      const qd = dp(s, q);
+      const qd = asQuery(s, q);
       const qid = ids[q];
       const sq = selfs[q];
       for (let k = k0; k < k1; k++) {
@@ -155,7 +160,7 @@ function pairsPhase(s: BinState): void {
         const st = selfs[t];
         // The self pair's forward score is the self score, when the bin has it.
         const fwd = t === q && sq === sq ? sq : withPair(s, q, t, () => rawScore(qd, prep(s, t), smat, useAlpha));
-        const rev = !symmetric ? NaN : t === q ? fwd : withPair(s, t, q, () => rawScore(dp(s, t), prep(s, q), smat, useAlpha));
+        const rev = !symmetric ? NaN : t === q ? fwd : withPair(s, t, q, () => rawScore(asQuery(s, t), prep(s, q), smat, useAlpha));
         const score = combineScores(mode, fwd, rev, sq, st);
         // NaN passes the filter so that RowsBuilder refuses it, naming the pair.
         if (keep(score)) {

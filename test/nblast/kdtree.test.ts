@@ -196,7 +196,7 @@ describe("KdTree in a caller's buffer", () => {
         const bytes = KdTree.byteLength(n, leafSize);
         expect(bytes % 8).toBe(0);
         expect(tree.buffer.byteLength).toBe(bytes);
-        const arrays = [tree.coords, tree.boxes, tree.cells, tree.ids, tree.starts, tree.ends, tree.children, tree.parents];
+        const arrays = [tree.coords, tree.boxes, tree.ids, tree.starts, tree.ends, tree.children];
         const used = arrays.reduce((s, a) => s + a.byteLength, 0);
         expect(bytes - used).toBeGreaterThanOrEqual(16); // the header
         expect(bytes - used).toBeLessThan(24);
@@ -231,7 +231,7 @@ describe("KdTree in a caller's buffer", () => {
       expect(a.coords.byteOffset).toBe(built[k].coords.byteOffset);
       expect([a.n, a.leafSize, a.nodeCount, a.byteOffset]).toEqual([own.n, own.leafSize, own.nodeCount, offsets[k]]);
       expect(Array.from(a.ids)).toEqual(Array.from(own.ids));
-      expect(Array.from(a.cells)).toEqual(Array.from(own.cells));
+      expect(Array.from(a.boxes)).toEqual(Array.from(own.boxes));
       for (let i = 0; i < qs.length / 3; i++) {
         const [x, y, z] = [qs[3 * i], qs[3 * i + 1], qs[3 * i + 2]];
         const want = own.nearest(x, y, z);
