@@ -2,6 +2,7 @@
  * Which neurons a run compares: a query set and a target set (both all neurons by
  * default, i.e. all-by-all), optionally restricted to id lists and to a cable range.
  */
+import { MAX_ID } from "../ids/index.ts";
 import { InputError } from "../nblast/errors.ts";
 import type { PlanNeuron } from "./types.ts";
 
@@ -11,9 +12,9 @@ export interface SelectOptions {
   /** Keep neurons with cable <= maxLength (microns). */
   readonly maxLength?: number;
   /** Restrict the queries to these ids (default: every neuron). */
-  readonly queryIds?: readonly number[];
+  readonly queryIds?: readonly bigint[];
   /** Restrict the targets to these ids (default: every neuron). */
-  readonly targetIds?: readonly number[];
+  readonly targetIds?: readonly bigint[];
 }
 
 export interface Selection {
@@ -30,11 +31,18 @@ export interface Selection {
 
 /** Throws InputError on a neuron the planner cannot cost (bad id, points or cable). */
 export function checkNeurons(all: readonly PlanNeuron[], source = "neuron list"): void {
-  const seen = new Set<number>();
+  // A cache's neurons come ascending: then no id can repeat, and no set of ids is needed.
+  let ascending = true;
+  for (let i = 1; i < all.length && ascending; i++) ascending = all[i].id > all[i - 1].id;
+  const seen = ascending ? undefined : new Set<bigint>();
   for (const x of all) {
-    if (!Number.isSafeInteger(x.id)) throw new InputError(`neuron id ${String(x.id)} is not a safe integer`, { source });
-    if (seen.has(x.id)) throw new InputError(`neuron id ${x.id} appears twice`, { source });
-    seen.add(x.id);
+    if (typeof x.id !== "bigint" || x.id < 0n || x.id > MAX_ID) {
+      throw new InputError(`neuron id ${String(x.id)} is not an integer from 0 to 2^63 - 1`, { source });
+    }
+    if (seen !== undefined) {
+      if (seen.has(x.id)) throw new InputError(`neuron id ${x.id} appears twice`, { source });
+      seen.add(x.id);
+    }
     if (!(Number.isSafeInteger(x.points) && x.points >= 1)) {
       throw new InputError(`neuron ${x.id}: point count must be a positive integer, got ${String(x.points)}`, { source });
     }
@@ -52,20 +60,26 @@ export function selectNeurons(all: readonly PlanNeuron[], options: SelectOptions
   if (minLength !== undefined && maxLength !== undefined && minLength > maxLength) {
     throw new InputError(`--min-length ${minLength} is greater than --max-length ${maxLength}`);
   }
-  const byId = new Map<number, PlanNeuron>();
-  for (const x of all) byId.set(x.id, x);
+  let byId: Map<bigint, PlanNeuron> | undefined; // only when ids are listed
+  const lookup = (id: bigint): PlanNeuron | undefined => {
+    if (byId === undefined) {
+      byId = new Map();
+      for (const x of all) byId.set(x.id, x);
+    }
+    return byId.get(id);
+  };
   const keep = (x: PlanNeuron): boolean =>
     (minLength === undefined || x.cable >= minLength) && (maxLength === undefined || x.cable <= maxLength);
 
-  const pick = (ids: readonly number[] | undefined, role: string): { set: PlanNeuron[]; dropped: number } => {
+  const pick = (ids: readonly bigint[] | undefined, role: string): { set: PlanNeuron[]; dropped: number } => {
     let candidates: PlanNeuron[];
     if (ids === undefined) {
       candidates = [...all];
     } else {
-      const unique = new Set<number>();
+      const unique = new Set<bigint>();
       candidates = [];
       for (const id of ids) {
-        const x = byId.get(id);
+        const x = lookup(id);
         if (x === undefined) throw new InputError(`${role} id ${id} is not in the cache`);
         if (!unique.has(id)) candidates.push(x);
         unique.add(id);
@@ -74,7 +88,7 @@ export function selectNeurons(all: readonly PlanNeuron[], options: SelectOptions
     if (candidates.length === 0) {
       throw new InputError(ids === undefined ? "no neurons to compare: the cache is empty" : `the ${role} id list is empty`);
     }
-    const set = candidates.filter(keep).sort((a, b) => a.id - b.id);
+    const set = candidates.filter(keep).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     if (set.length === 0) {
       const from = ids === undefined ? `${all.length} neuron(s) in the cache` : `${candidates.length} listed ${role} id(s)`;
       throw new InputError(`no ${role} neurons left: none of ${from} has cable ${rangeText(minLength, maxLength)}`);
