@@ -81,8 +81,9 @@ export class CacheIntegrityError extends InputError {
   readonly neuronId: bigint;
   readonly neuronName: string;
 
-  constructor(message: string, neuronId: bigint, neuronName: string, source: string) {
-    super(message, { source });
+  /** `message` names the cache itself (and the copy's origin), so no source prefix is added. */
+  constructor(message: string, neuronId: bigint, neuronName: string) {
+    super(message);
     this.neuronId = neuronId;
     this.neuronName = neuronName;
   }
@@ -227,7 +228,6 @@ export class CacheReader {
         `(bytes ${offsets[i]}-${end} of ${DATA_KEY})${others}, so its data was not used. To repair: ${fix}`,
       id,
       names[i],
-      this.uri,
     );
   }
 

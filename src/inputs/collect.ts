@@ -17,7 +17,8 @@
  * CATMAID skeleton ids, `12345.json`); the `idList` file (`id,name` or `id,path`);
  * a file name that is an integer above 2^63 - 1 and not in the id list is an error;
  * otherwise assigned: the remaining neurons, sorted by name then path, are numbered
- * from one more than the largest id given by the rules before (from 1 if none), so
+ * from one more than the largest id given by the rules before (from 1 if none; with the
+ * lowest free ids from 1 when that would pass 2^63 - 1), so
  * assigned ids change when the set of inputs does; use an id list for stable ids.
  * The same file reached twice counts once. Two neurons with one id or one name
  * are an InputError. The result is sorted by id.
@@ -97,9 +98,16 @@ export async function collectInputs(specs: string[], opts: CollectOptions = {}):
     }
   }
   unassigned.sort((a, b) => compare(a.name, b.name) || compare(a.f.path, b.f.path));
-  for (const { f, name } of unassigned) {
-    if (maxId >= MAX_ID) throw new InputError(`no id is left above ${maxId} to give to ${f.path}; give it one with --id-list`);
-    sources.push({ id: ++maxId, name, path: f.path, kind: f.kind });
+  if (MAX_ID - maxId >= BigInt(unassigned.length)) {
+    for (const { f, name } of unassigned) sources.push({ id: ++maxId, name, path: f.path, kind: f.kind });
+  } else {
+    // No room above the largest id (it is near 2^63 - 1): the lowest free ids from 1 instead.
+    const used = new Set(sources.map((s) => s.id));
+    let next = 1n;
+    for (const { f, name } of unassigned) {
+      while (used.has(next)) next++;
+      sources.push({ id: next++, name, path: f.path, kind: f.kind });
+    }
   }
 
   sources.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : compare(a.path, b.path)));

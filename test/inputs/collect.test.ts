@@ -155,9 +155,9 @@ describe("collectInputs", () => {
     const list = join(root, "big-list.csv");
     await writeFile(list, "id,path\n9007199254740995,big/named.swc\n9007199254740994,big/9007199254740993.swc\n");
     expect(brief(await collectInputs([list]))).toEqual(["9007199254740994 9007199254740993 swc", "9007199254740995 named swc"]);
-    // Numbered after 2^63 - 1: no id is left.
-    const full = await folder("full", { "9223372036854775807.swc": SWC, "other.swc": SWC });
-    expect((await rejection(collectInputs([full]))).message).toMatch(/no id is left above 9223372036854775807 to give to .*other\.swc; give it one with --id-list/);
+    // No room above 2^63 - 1: the lowest free ids instead.
+    const full = await folder("full", { "9223372036854775807.swc": SWC, "1.swc": SWC, "other.swc": SWC, "x.swc": SWC });
+    expect(brief(await collectInputs([full]))).toEqual(["1 1 swc", "2 other swc", "3 x swc", "9223372036854775807 9223372036854775807 swc"]);
   });
 
   it("refuses ids that are negative, above 2^63 - 1 or not integers, naming the file and field", async () => {
