@@ -2,7 +2,7 @@
  * One neuron's block in dotprops.bin: points (3n), vect (3n), alpha (n) in the cache's
  * precision, zero-padded to 8 bytes. Shared by the build worker (encode) and the reader (views).
  */
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 import type { Dotprops } from "../nblast/types.ts";
 import { CHECKSUM_BYTES, blockBytes, padded } from "./format.ts";
 
@@ -21,7 +21,8 @@ export interface EncodedBlock {
  * bytes without the padding (7 n x bytes per value). Readers recompute it for every block they read.
  */
 export function neuronChecksum(block: Uint8Array): Uint8Array {
-  return new Uint8Array(createHash("sha256").update(block).digest().subarray(0, CHECKSUM_BYTES));
+  // one-shot hash(): about half the per-call cost of createHash for blocks of a few KB
+  return new Uint8Array(hash("sha256", block, "buffer").subarray(0, CHECKSUM_BYTES));
 }
 
 /**

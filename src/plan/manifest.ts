@@ -7,7 +7,7 @@
  */
 import { createHash } from "node:crypto";
 import * as z from "zod";
-import { MAX_ID_TEXT, firstNotAscending, formatIdAt, idWords, idsFromText, idsToText } from "../ids/index.ts";
+import { firstNotAscending, formatIdAt, idWords, idsFromText, idsToText, parseIdInto } from "../ids/index.ts";
 import { InputError } from "../nblast/errors.ts";
 import type { DotpropsParams } from "../nblast/types.ts";
 import { NotFoundError, type Storage } from "../storage/types.ts";
@@ -32,10 +32,7 @@ const jsonNumber = z.union([z.number(), z.literal("Infinity"), z.literal("-Infin
  * numbers are doubles to most readers and ids pass 2^53. Canonical, so that equal ids are
  * equal strings and a manifest's bytes are deterministic.
  */
-const id = z
-  .string()
-  .regex(/^(0|[1-9][0-9]{0,18})$/, "expected an id as a decimal string (0 to 2^63 - 1, no leading zeros)")
-  .refine((s) => s.length < 19 || s <= MAX_ID_TEXT, "id above 2^63 - 1");
+const id = z.string(); // form and range: checkConsistency (one pass that also parses them)
 const position = z.int().nonnegative();
 const range = z.tuple([position, position]);
 
@@ -368,7 +365,14 @@ function validate(raw: unknown, source: string, friendlyFormat: boolean): RunMan
     const more = issues.length > 5 ? `; and ${issues.length - 5} more` : "";
     throw new InputError(`invalid manifest: ${shown.join("; ")}${more}`, { source });
   }
-  return parsed.data;
+  const m = parsed.data;
+  const fail = (field: string, what: string): never => {
+    throw new InputError(`invalid manifest: ${field}: ${what}`, { source });
+  };
+  const queries = parseIds(m.work.queries, "work.queries", fail);
+  const targets = m.work.targets === "queries" ? queries : parseIds(m.work.targets, "work.targets", fail);
+  parsedIds.set(m, { queries, targets });
+  return m;
 }
 
 /** work.bins[3].blocks[0].rows[1] */
@@ -397,7 +401,7 @@ function checkConsistency(m: RunManifest, source: string): void {
   if (m.selection.queries !== nQ) fail("selection.queries", `says ${m.selection.queries}, work.queries has ${nQ}`);
   if (m.selection.targets !== nT) fail("selection.targets", `says ${m.selection.targets}, the work has ${nT} targets`);
   if (m.selection.allByAll !== same) fail("selection.allByAll", `must be ${same}`);
-  const ids = manifestIds(m);
+  const ids = manifestIds(m); // parsed and checked by validate()
   checkAscending(ids.queries, "work.queries", fail);
   if (!same) checkAscending(ids.targets, "work.targets", fail);
   const skip = w.layout === "rows" && !diag ? selfColumns(ids.queries, ids.targets) : undefined;
@@ -434,6 +438,23 @@ function checkAscending(ids: BigInt64Array, field: string, fail: (f: string, w: 
     const w = idWords(ids);
     fail(`${field}[${i}]`, `ids must be unique and ascending (${formatIdAt(w, i - 1)} then ${formatIdAt(w, i)})`);
   }
+}
+
+/**
+ * Ids from their JSON strings into an id column, checking each is canonical decimal (no
+ * sign, no leading zero) and at most 2^63 - 1. No BigInt arithmetic: parseIdInto.
+ */
+function parseIds(texts: readonly string[], field: string, fail: (f: string, w: string) => never): BigInt64Array {
+  const out = new BigInt64Array(texts.length);
+  const w = idWords(out);
+  for (let i = 0; i < texts.length; i++) {
+    const t = texts[i];
+    if (t.length === 0 || t.length > 19 || (t.length > 1 && t.charCodeAt(0) === 48) || !parseIdInto(t, w, i)) {
+      const big = t.length > 0 && /^[1-9][0-9]*$/.test(t);
+      fail(`${field}[${i}]`, big ? "id above 2^63 - 1" : "expected an id as a decimal string (0 to 2^63 - 1, no leading zeros)");
+    }
+  }
+  return out;
 }
 
 const parsedIds = new WeakMap<RunManifest, { queries: BigInt64Array; targets: BigInt64Array }>();
