@@ -10,6 +10,9 @@ import { describe, expect, it } from "vitest";
 import { collectInputs } from "../../src/inputs/index.ts";
 import { runCli } from "../helpers/cli.ts";
 
+/** Several CLI processes in a row: on a loaded 2-core machine they take minutes, not seconds. */
+const SLOW = 240_000;
+
 const FC = "samples/fctraces20";
 
 describe("run with default options", () => {
@@ -62,5 +65,5 @@ describe("run with default options", () => {
       const key = `${nameOf.get(q)}|${nameOf.get(t)}`;
       expect(Object.is(Math.fround(Number(s)), Math.fround(want.get(key)!)), `${key}: ${s} vs ${want.get(key)}`).toBe(true);
     }
-  });
+  }, SLOW);
 });

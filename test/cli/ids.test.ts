@@ -10,6 +10,9 @@ import { parquetReadObjects } from "hyparquet";
 import { beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../helpers/cli.ts";
 
+/** Several CLI processes in a row: on a loaded 2-core machine they take minutes, not seconds. */
+const SLOW = 240_000;
+
 const FC = "samples/fctraces20";
 const BIG = ["9007199254740993", "720575940621039145", "9223372036854775807"]; // 2^53 + 1, a FlyWire root id, 2^63 - 1
 const NAMED_ID = "720575940621039146"; // given to named.swc by --id-list
@@ -30,7 +33,7 @@ beforeAll(() => {
   const r = runCli(["cache", "build", "--input", inputs, "--id-list", join(dir, "ids.csv"), "--out", cache, "--threads", "2", "--resample", "2"]);
   expect(r.stderr).toContain("4 neurons");
   expect(r.status).toBe(0);
-});
+}, SLOW);
 
 /** query_id,target_id pairs of an exported CSV, as text. */
 function csvPairs(path: string): string[] {
@@ -81,7 +84,7 @@ describe("ids past 2^53", () => {
     const status = runCli(["status", "--run", run]);
     expect(status.stdout).toContain("3 bins, 3 done, 0 failed, 0 pending");
     expect(JSON.parse(runCli(["status", "--run", run, "--json"]).stdout).counts).toEqual({ done: 3, failed: 0, pending: 0 });
-  });
+  }, SLOW);
 
   it("plan --query-ids takes them from a file; a bad id there is named by file and line", () => {
     const q = join(dir, "queries.txt");
@@ -106,12 +109,12 @@ describe("ids past 2^53", () => {
       expect(bad.stderr).toContain(`${q}:2: `);
       expect(bad.stderr).toContain(why);
     }
-  });
+  }, SLOW);
 
   it("score names neurons by their file names, the big numbers included", () => {
     const s = runCli(["score", "--query", join(inputs, `${BIG[2]}.swc`), "--target", inputs, "--resample", "2"]);
     expect(s.status).toBe(0);
     expect(s.stdout).toContain(`${BIG[2]},${BIG[1]},`);
     expect(s.stdout).toContain(`${BIG[2]},named,`);
-  });
+  }, SLOW);
 });

@@ -13,6 +13,9 @@ import { binWork } from "../../src/plan/work.ts";
 import { LocalStorage } from "../../src/storage/local.ts";
 import { runCli } from "../helpers/cli.ts";
 
+/** Several CLI processes in a row: on a loaded 2-core machine they take minutes, not seconds. */
+const SLOW = 240_000;
+
 const FC = "samples/fctraces20";
 let dir: string;
 let inputs: string;
@@ -85,7 +88,7 @@ describe("a damaged cache", () => {
     expect(again.status).toBe(0);
     expect(again.stderr).toMatch(new RegExp(`finished: ${bad.length} bins computed, ${12 - bad.length} skipped`));
     expect(readdirSync(join(run, "failed"))).toEqual([]);
-  });
+  }, SLOW);
 });
 
 describe("a damaged or missing shard", () => {
@@ -121,5 +124,5 @@ describe("a damaged or missing shard", () => {
     const partial = runCli(["export", "--run", run, "--out", out]);
     expect(partial.status).toBe(0);
     expect(partial.stderr).toContain("warning: 1 of 4 bins are not done (3)");
-  });
+  }, SLOW);
 });
