@@ -38,7 +38,7 @@ for (const set of DATASETS) {
   let points = 0;
   for (const d of f64) points += d.alpha.length;
   console.log(`\n${set.name}: ${f64.length} neurons, ${points} points, ${f64.length ** 2} ordered pairs (self pairs included)`);
-  console.log("mode               alpha  max rel diff   max abs diff   pairs identical");
+  console.log("mode               alpha  max rel diff   max abs diff   pairs identical   stored float32 identical");
   for (const useAlpha of [false, true]) {
     for (const normalization of ["raw", "normalized", "mean"] as Normalization[]) {
       const a = scoreAllByAll(f64, f64, { useAlpha, normalization });
@@ -46,14 +46,16 @@ for (const set of DATASETS) {
       let maxRel = 0;
       let maxAbs = 0;
       let same = 0;
+      let stored = 0;
       for (let i = 0; i < a.length; i++) {
         const d = Math.abs(a[i] - b[i]);
         if (d === 0) same++;
+        if (Object.is(Math.fround(a[i]), Math.fround(b[i]))) stored++;
         maxAbs = Math.max(maxAbs, d);
         if (a[i] !== 0) maxRel = Math.max(maxRel, d / Math.abs(a[i]));
       }
       console.log(
-        `${normalization.padEnd(18)} ${String(useAlpha).padEnd(6)} ${maxRel.toExponential(2).padEnd(14)} ${maxAbs.toExponential(2).padEnd(14)} ${same}/${a.length}`,
+        `${normalization.padEnd(18)} ${String(useAlpha).padEnd(6)} ${maxRel.toExponential(2).padEnd(14)} ${maxAbs.toExponential(2).padEnd(14)} ${`${same}/${a.length}`.padEnd(17)} ${stored}/${a.length}`,
       );
     }
   }

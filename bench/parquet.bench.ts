@@ -3,7 +3,10 @@
  * merged CSV / Parquet export, for an all-by-all block of random float32 scores.
  * MB/s is of the shard file's bytes.
  *
- *   node bench/parquet.bench.ts [rows=10000000] [components=1]
+ *   node bench/parquet.bench.ts [rows=10000000] [components=1] [ids=small|big]
+ *
+ * ids: small (the default) numbers them from 1e9, like CATMAID skeleton ids; big from
+ * 720575940621039145, like FlyWire root ids (past 2^53).
  */
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -15,6 +18,7 @@ import { LocalStorage } from "../src/storage/local.ts";
 
 const rows = Number(process.argv[2] ?? 10_000_000);
 const components = (process.argv[3] ?? "1") !== "0";
+const base = (process.argv[4] ?? "small") === "big" ? 720575940621039145n : 1_000_000_000n;
 const targets = 20_000;
 const queries = Math.ceil(rows / targets);
 
@@ -34,11 +38,11 @@ outer: for (let q = 0; q < queries; q++) {
     if (b.length === rows) break outer;
     const f = random() * 2 - 1.2;
     const r = random() * 2 - 1.2;
-    b.push(1_000_000_000 + q * 17, 1_000_000_000 + t * 13, (f + r) / 2, f, r);
+    b.push(base + BigInt(q * 17), base + BigInt(t * 13), (f + r) / 2, f, r);
   }
 }
 const data = b.finish();
-console.log(`${rows.toLocaleString()} rows, ${queries} queries x ${targets} targets, forward/reverse: ${components}`);
+console.log(`${rows.toLocaleString()} rows, ${queries} queries x ${targets} targets, forward/reverse: ${components}, ids from ${base}`);
 
 const report = (what: string, ms: number, bytes: number, n = rows): void => {
   const s = ms / 1000;

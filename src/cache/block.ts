@@ -2,8 +2,9 @@
  * One neuron's block in dotprops.bin: points (3n), vect (3n), alpha (n) in the cache's
  * precision, zero-padded to 8 bytes. Shared by the build worker (encode) and the reader (views).
  */
+import { hash } from "node:crypto";
 import type { Dotprops } from "../nblast/types.ts";
-import { blockBytes, padded } from "./format.ts";
+import { CHECKSUM_BYTES, blockBytes, padded } from "./format.ts";
 
 export interface EncodedBlock {
   readonly n: number;
@@ -11,6 +12,17 @@ export interface EncodedBlock {
   readonly buffer: ArrayBuffer;
   /** min xyz, max xyz of the stored values, float32 rounded outward. */
   readonly bbox: [number, number, number, number, number, number];
+  /** neuronChecksum of the block (without its padding), for the index record. */
+  readonly checksum: Uint8Array;
+}
+
+/**
+ * A neuron's checksum: the first CHECKSUM_BYTES (16) bytes of the SHA-256 of its block's
+ * bytes without the padding (7 n x bytes per value). Readers recompute it for every block they read.
+ */
+export function neuronChecksum(block: Uint8Array): Uint8Array {
+  // one-shot hash(): about half the per-call cost of createHash for blocks of a few KB
+  return new Uint8Array(hash("sha256", block, "buffer").subarray(0, CHECKSUM_BYTES));
 }
 
 /**
@@ -28,7 +40,7 @@ export function encodeBlock(d: Dotprops, bpv: 4 | 8): EncodedBlock {
   pts.set(d.points);
   new Arr(buffer, 3 * n * bpv, 3 * n).set(d.vect);
   new Arr(buffer, 6 * n * bpv, n).set(d.alpha);
-  return { n, buffer, bbox: boundingBox(pts) };
+  return { n, buffer, bbox: boundingBox(pts), checksum: neuronChecksum(new Uint8Array(buffer, 0, blockBytes(n, bpv))) };
 }
 
 /** Views on a block (no copy); `bytes` must start 8-aligned in its buffer. */

@@ -17,7 +17,7 @@ export interface BuildTask {
 }
 
 export type BuildResult =
-  | { seq: number; ok: true; n: number; cable: number; bbox: number[]; buffer: ArrayBuffer }
+  | { seq: number; ok: true; n: number; cable: number; bbox: number[]; checksum: Uint8Array; buffer: ArrayBuffer }
   | { seq: number; ok: false; reason: string; error: string };
 
 async function run(task: BuildTask): Promise<BuildResult> {
@@ -25,7 +25,7 @@ async function run(task: BuildTask): Promise<BuildResult> {
     const neuron = await loadNeuron(task.source, task.params);
     if (neuron.dotprops.alpha.length === 0) throw new InputError("no points", { source: task.source.path });
     const block = encodeBlock(neuron.dotprops, task.bpv);
-    return { seq: task.seq, ok: true, n: block.n, cable: neuron.cable, bbox: block.bbox, buffer: block.buffer };
+    return { seq: task.seq, ok: true, n: block.n, cable: neuron.cable, bbox: block.bbox, checksum: block.checksum, buffer: block.buffer };
   } catch (err) {
     const e = err instanceof Error ? err : new Error(String(err));
     const reason = e instanceof InputError || e.message.includes(task.source.path) ? e.message : `${task.source.path}: ${e.message}`;

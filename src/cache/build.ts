@@ -7,14 +7,19 @@ import { endianness, tmpdir } from "node:os";
 import { extname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { NeuronSource } from "../inputs/index.ts";
+import { MAX_ID } from "../ids/index.ts";
 import { InputError } from "../nblast/errors.ts";
 import type { DotpropsParams } from "../nblast/types.ts";
 import type { Storage } from "../storage/types.ts";
 import { resolveThreadCount } from "../worker/thread-count.ts";
 import { AppendFile } from "./append-file.ts";
 import type { BuildResult, BuildTask } from "./build-worker.ts";
+import { createHash } from "node:crypto";
 import {
+  CHECKSUM_BYTES,
+  CHECKSUM_NAME,
   DATA_KEY,
+  DEFAULT_PRECISION,
   FORMAT_NAME,
   FORMAT_VERSION,
   INDEX_KEY,
@@ -44,7 +49,8 @@ export interface BuildOptions {
   /** Where the cache goes: a local folder or an S3 prefix. An existing cache there is replaced. */
   out: Storage;
   params: DotpropsParams;
-  precision: Precision;
+  /** Default DEFAULT_PRECISION (float64). */
+  precision?: Precision;
   /** Worker threads; default: what this machine, container quota or Slurm allocation allows. */
   threads?: number;
   /** Fail on the first neuron that cannot be read instead of reporting it. */
@@ -79,13 +85,14 @@ export async function buildCache(opts: BuildOptions): Promise<BuildSummary> {
   const sources = sortedUnique(opts.inputs);
   const total = sources.length;
   if (total === 0) throw new InputError("no input neurons to cache");
-  if (opts.precision !== "float32" && opts.precision !== "float64") {
-    throw new InputError(`cache precision must be float32 or float64, not ${JSON.stringify(opts.precision)}`);
+  const precision = opts.precision ?? DEFAULT_PRECISION;
+  if (precision !== "float32" && precision !== "float64") {
+    throw new InputError(`cache precision must be float32 or float64, not ${JSON.stringify(precision)}`);
   }
   if (opts.threads !== undefined && !(Number.isInteger(opts.threads) && opts.threads >= 1)) {
     throw new InputError(`threads must be a positive integer, not ${opts.threads}`);
   }
-  const bpv = bytesPerValue(opts.precision);
+  const bpv = bytesPerValue(precision);
   const threads = Math.min(opts.threads ?? resolveThreadCount(undefined), total);
 
   const localOut = localPathOf(opts.out.uri);
@@ -97,7 +104,8 @@ export async function buildCache(opts: BuildOptions): Promise<BuildSummary> {
 
   try {
     await data.append(encodeDataHeader(bpv));
-    const ids = new Float64Array(total);
+    const ids = new BigInt64Array(total);
+    const checksums = new Uint8Array(CHECKSUM_BYTES * total);
     const offsets = new Float64Array(total);
     const points = new Uint32Array(total);
     const cable = new Float64Array(total);
@@ -124,6 +132,7 @@ export async function buildCache(opts: BuildOptions): Promise<BuildSummary> {
           points[count] = r.n;
           cable[count] = r.cable;
           bbox.set(r.bbox, 6 * count);
+          checksums.set(r.checksum, CHECKSUM_BYTES * count);
           const name = encoder.encode(src.name);
           nameOffsets[count] = names.length;
           nameLengths[count] = name.length;
@@ -134,7 +143,7 @@ export async function buildCache(opts: BuildOptions): Promise<BuildSummary> {
           await data.append(new Uint8Array(r.buffer));
         } else {
           if (opts.strict) throw new InputError(`cannot read neuron ${src.name} (id ${src.id}): ${r.reason}`);
-          failed.push({ id: src.id, name: src.name, path: src.path, reason: r.reason, error: r.error });
+          failed.push({ id: String(src.id), name: src.name, path: src.path, reason: r.reason, error: r.error });
         }
         opts.onProgress?.({ done: seq + 1, total, failed: failed.length, elapsed: elapsed() });
       },
@@ -152,6 +161,7 @@ export async function buildCache(opts: BuildOptions): Promise<BuildSummary> {
       cable: cable.subarray(0, count),
       bbox: bbox.subarray(0, 6 * count),
       names: [],
+      checksums: checksums.subarray(0, CHECKSUM_BYTES * count),
     };
     const index = encodeIndex(cols, names.bytes(), nameOffsets.subarray(0, count), nameLengths.subarray(0, count), {
       bytesPerValue: bpv,
@@ -170,13 +180,14 @@ export async function buildCache(opts: BuildOptions): Promise<BuildSummary> {
       format: FORMAT_NAME,
       version: FORMAT_VERSION,
       params: paramsToJson(opts.params),
-      precision: opts.precision,
+      precision,
       neurons: count,
       totalPoints,
       sha256,
+      checksums: CHECKSUM_NAME,
       files: {
         [DATA_KEY]: { bytes: dataBytes },
-        [INDEX_KEY]: { bytes: index.length },
+        [INDEX_KEY]: { bytes: index.length, sha256: createHash("sha256").update(index).digest("hex") },
         [REPORT_KEY]: { bytes: Buffer.byteLength(reportText) },
       },
       stats: { points: summarize(cols.points), cable: summarize(cols.cable) },
@@ -215,12 +226,14 @@ async function publish(out: Storage, localOut: string | undefined, scratch: stri
   await out.put(MANIFEST_KEY, manifest);
 }
 
-/** Inputs sorted by id; ids must be finite and unique, since the cache is looked up by id. */
+/** Inputs sorted by id; ids must be ids (0 to 2^63 - 1) and unique, since the cache is looked up by id. */
 function sortedUnique(inputs: NeuronSource[]): NeuronSource[] {
   for (const s of inputs) {
-    if (!Number.isFinite(s.id)) throw new InputError(`neuron ${s.name} has no usable id (${s.id})`, { source: s.path });
+    if (typeof s.id !== "bigint" || s.id < 0n || s.id > MAX_ID) {
+      throw new InputError(`neuron ${s.name} has no usable id (${String(s.id)}; ids are integers from 0 to 2^63 - 1)`, { source: s.path });
+    }
   }
-  const sorted = inputs.slice().sort((a, b) => a.id - b.id);
+  const sorted = inputs.slice().sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   for (let i = 1; i < sorted.length; i++) {
     if (sorted[i].id === sorted[i - 1].id) {
       throw new InputError(`duplicate neuron id ${sorted[i].id}: ${sorted[i - 1].path} and ${sorted[i].path}`);

@@ -1,13 +1,19 @@
 /**
- * The dotprops cache format, version 1 (docs/cache-format.md is the full description).
+ * The dotprops cache format, version 2 (docs/cache-format.md is the full description).
  * A cache is a folder or prefix holding dotprops.bin (the points), index.bin (one
  * fixed-size record per neuron + names) and report.json, with cache.json written last.
  * Everything binary is little-endian and laid out so typed arrays can view it directly.
+ *
+ * Version 2 (over 1): ids are int64 (0 to 2^63 - 1) instead of float64, every record
+ * carries its neuron's checksum (so each ranged read is verified), and cache.json records
+ * index.bin's sha256 (checked on every open). Version 1 caches are refused with the command
+ * that rebuilds them.
  */
+import { compareIdAt, idWords, isIdAt } from "../ids/index.ts";
 import type { DotpropsParams } from "../nblast/types.ts";
 
 export const FORMAT_NAME = "nblast-fanout-dotprops-cache";
-export const FORMAT_VERSION = 1;
+export const FORMAT_VERSION = 2;
 
 export const MANIFEST_KEY = "cache.json";
 export const INDEX_KEY = "index.bin";
@@ -18,11 +24,19 @@ export const INDEX_MAGIC = "NBDPIDX\0";
 export const DATA_MAGIC = "NBDPDAT\0";
 export const INDEX_HEADER_BYTES = 128;
 export const DATA_HEADER_BYTES = 16;
-export const RECORD_BYTES = 64;
+export const RECORD_BYTES = 80;
+/** Per-neuron checksum: the first 16 bytes of the SHA-256 of the neuron's block (unpadded). */
+export const CHECKSUM_BYTES = 16;
+/** Index header code of the per-neuron checksum kind. */
+export const CHECKSUM_SHA256_128 = 1;
+export const CHECKSUM_NAME = "sha256-128";
 /** Every neuron's block starts at a multiple of this, so Float64Array views need no copy. */
 export const BLOCK_ALIGN = 8;
 
 export type Precision = "float32" | "float64";
+
+/** float64: a run's scores are then `score`'s, rounded once to float32 when stored. */
+export const DEFAULT_PRECISION: Precision = "float64";
 
 export function bytesPerValue(precision: Precision): 4 | 8 {
   return precision === "float32" ? 4 : 8;
@@ -56,6 +70,7 @@ export const H = {
   simplify: 64,
   resample: 72,
   k: 80,
+  checksumKind: 84,
 } as const;
 
 /** Byte offsets of the fields of one index record. */
@@ -69,11 +84,13 @@ export const R = {
   bboxMax: 44,
   nameOffset: 56,
   nameBytes: 60,
+  checksum: 64,
 } as const;
 
 /** The index as compact columns, one entry per neuron, sorted by id. */
 export interface IndexColumns {
-  readonly ids: Float64Array;
+  /** 0 to 2^63 - 1, strictly ascending. */
+  readonly ids: BigInt64Array;
   /** Byte offset of each neuron's block in dotprops.bin. */
   readonly offsets: Float64Array;
   readonly points: Uint32Array;
@@ -82,6 +99,8 @@ export interface IndexColumns {
   /** 6 per neuron: min xyz, max xyz, float32 rounded outward so the box holds every point. */
   readonly bbox: Float32Array;
   readonly names: string[];
+  /** CHECKSUM_BYTES per neuron: the first 16 bytes of the SHA-256 of its block in dotprops.bin. */
+  readonly checksums: Uint8Array;
 }
 
 export interface IndexHeader {
@@ -103,7 +122,8 @@ export interface Summary {
 }
 
 export interface FailedNeuron {
-  id: number;
+  /** Decimal (ids pass 2^53, JSON numbers do not hold them). */
+  id: string;
   name: string;
   path: string;
   /** The error's message (an InputError names file, line and field). */
@@ -128,7 +148,10 @@ export interface Manifest {
   totalPoints: number;
   /** sha256 (hex) of dotprops.bin's bytes followed by index.bin's bytes. */
   sha256: string;
-  files: { [DATA_KEY]: { bytes: number }; [INDEX_KEY]: { bytes: number }; [REPORT_KEY]: { bytes: number } };
+  /** How each neuron's block is checked on every read (CHECKSUM_NAME). */
+  checksums: typeof CHECKSUM_NAME;
+  /** index.bin's own sha256 is checked on every open. */
+  files: { [DATA_KEY]: { bytes: number }; [INDEX_KEY]: { bytes: number; sha256: string }; [REPORT_KEY]: { bytes: number } };
   stats: { points: Summary; cable: Summary };
   /** Neurons that could not be read (details in report.json); the first few for `cache info`. */
   failed: { count: number; first: { name: string; reason: string }[] };
@@ -177,10 +200,13 @@ export function encodeIndex(cols: IndexColumns, namesUtf8: Uint8Array, nameOffse
   v.setFloat64(H.simplify, header.params.simplify ?? NONE, true);
   v.setFloat64(H.resample, header.params.resample ?? NONE, true);
   v.setUint32(H.k, header.params.k, true);
+  v.setUint32(H.checksumKind, CHECKSUM_SHA256_128, true);
   const bpv = header.bytesPerValue;
+  const idw = idWords(cols.ids);
   for (let i = 0; i < count; i++) {
     const r = INDEX_HEADER_BYTES + i * RECORD_BYTES;
-    v.setFloat64(r + R.id, cols.ids[i], true);
+    v.setUint32(r + R.id, idw[2 * i], true);
+    v.setUint32(r + R.id + 4, idw[2 * i + 1], true);
     v.setFloat64(r + R.offset, cols.offsets[i], true);
     v.setFloat64(r + R.cable, cols.cable[i], true);
     v.setUint32(r + R.points, cols.points[i], true);
@@ -191,6 +217,7 @@ export function encodeIndex(cols: IndexColumns, namesUtf8: Uint8Array, nameOffse
     }
     v.setUint32(r + R.nameOffset, nameOffsets[i], true);
     v.setUint32(r + R.nameBytes, nameLengths[i], true);
+    out.set(cols.checksums.subarray(CHECKSUM_BYTES * i, CHECKSUM_BYTES * (i + 1)), r + R.checksum);
   }
   out.set(namesUtf8, namesOffset);
   return out;
@@ -203,6 +230,8 @@ export function decodeIndex(bytes: Uint8Array, fail: (what: string) => Error): {
   const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const version = v.getUint32(H.version, true);
   if (version !== FORMAT_VERSION) throw fail(`${INDEX_KEY} has format version ${version}, this program reads version ${FORMAT_VERSION}`);
+  const checksumKind = v.getUint32(H.checksumKind, true);
+  if (checksumKind !== CHECKSUM_SHA256_128) throw fail(`${INDEX_KEY} has checksum kind ${checksumKind}, expected ${CHECKSUM_SHA256_128} (${CHECKSUM_NAME})`);
   const recordBytes = v.getUint32(H.recordBytes, true);
   if (recordBytes !== RECORD_BYTES) throw fail(`${INDEX_KEY} has ${recordBytes}-byte records, expected ${RECORD_BYTES}`);
   const count = v.getUint32(H.count, true);
@@ -228,7 +257,9 @@ export function decodeIndex(bytes: Uint8Array, fail: (what: string) => Error): {
       k: v.getUint32(H.k, true),
     },
   };
-  const ids = new Float64Array(count);
+  const ids = new BigInt64Array(count);
+  const idw = idWords(ids);
+  const checksums = new Uint8Array(CHECKSUM_BYTES * count);
   const offsets = new Float64Array(count);
   const points = new Uint32Array(count);
   const cable = new Float64Array(count);
@@ -238,7 +269,9 @@ export function decodeIndex(bytes: Uint8Array, fail: (what: string) => Error): {
   let expectedOffset = DATA_HEADER_BYTES;
   for (let i = 0; i < count; i++) {
     const r = INDEX_HEADER_BYTES + i * RECORD_BYTES;
-    ids[i] = v.getFloat64(r + R.id, true);
+    idw[2 * i] = v.getUint32(r + R.id, true);
+    idw[2 * i + 1] = v.getUint32(r + R.id + 4, true);
+    checksums.set(bytes.subarray(r + R.checksum, r + R.checksum + CHECKSUM_BYTES), CHECKSUM_BYTES * i);
     offsets[i] = v.getFloat64(r + R.offset, true);
     cable[i] = v.getFloat64(r + R.cable, true);
     points[i] = v.getUint32(r + R.points, true);
@@ -249,7 +282,8 @@ export function decodeIndex(bytes: Uint8Array, fail: (what: string) => Error): {
     const nameOffset = v.getUint32(r + R.nameOffset, true);
     const nameBytes = v.getUint32(r + R.nameBytes, true);
     // Blocks are contiguous in id order: anything else is a damaged index.
-    if (i > 0 && !(ids[i] > ids[i - 1])) throw fail(`${INDEX_KEY} record ${i}: ids not strictly increasing`);
+    if (!isIdAt(idw, i)) throw fail(`${INDEX_KEY} record ${i}: negative id`);
+    if (i > 0 && compareIdAt(idw, i, idw, i - 1) <= 0) throw fail(`${INDEX_KEY} record ${i}: ids not strictly increasing`);
     if (offsets[i] !== expectedOffset || v.getUint32(r + R.bytes, true) !== blockBytes(points[i], bpv)) {
       throw fail(`${INDEX_KEY} record ${i}: offset or length inconsistent with the previous records`);
     }
@@ -258,7 +292,7 @@ export function decodeIndex(bytes: Uint8Array, fail: (what: string) => Error): {
     expectedOffset += padded(blockBytes(points[i], bpv));
   }
   if (expectedOffset !== header.dataBytes) throw fail(`${INDEX_KEY}: records cover ${expectedOffset} bytes of data, header says ${header.dataBytes}`);
-  return { header, cols: { ids, offsets, points, cable, bbox, names } };
+  return { header, cols: { ids, offsets, points, cable, bbox, names, checksums } };
 }
 
 export function encodeDataHeader(bpv: number): Uint8Array {

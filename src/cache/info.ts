@@ -18,6 +18,7 @@ export function cacheInfo(reader: CacheReader): string {
     `cable (um) ${summary(m.stats.cable, (x) => x.toFixed(1))}`,
     `bytes      ${bytes(dataBytes + indexBytes)} (${DATA_KEY} ${bytes(dataBytes)}, ${INDEX_KEY} ${bytes(indexBytes)})`,
     `sha256     ${m.sha256}`,
+    `checksums  ${m.checksums} per neuron, verified on every read`,
     `failed     ${m.failed.count === 0 ? "none" : `${count(m.failed.count)} neuron(s) could not be read, all listed in ${REPORT_KEY}`}`,
   ];
   for (const f of m.failed.first) lines.push(`  ${f.name}: ${f.reason}`);

@@ -1,7 +1,8 @@
 /**
  * localCacheCopy: one download of a remote cache per host, shared by every later bin there.
  * The copy lives in <cacheDir>/<sha256>/, so a rebuilt cache (new checksum) never reuses a
- * stale copy, and the folder appears by one rename only once it is complete.
+ * stale copy, and the folder appears by one rename only once it is complete and verified
+ * (its whole-file sha256 recomputed and compared with cache.json).
  */
 import { mkdir, mkdtemp, rename, rm, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
@@ -13,7 +14,11 @@ import { localPathOf } from "./local-path.ts";
 import { openCache, readManifest, verifyCache } from "./reader.ts";
 
 export interface LocalCopyOptions {
-  /** Re-hash the downloaded files before publishing the copy (one more pass over the data). */
+  /**
+   * Re-hash the downloaded files against cache.json's sha256 before publishing the copy (one
+   * more pass over the data; default true): a copy is verified whole once, on arrival, and
+   * every later read of it neuron by neuron.
+   */
   verify?: boolean;
 }
 
@@ -41,7 +46,7 @@ export async function localCacheCopy(storage: Storage, cacheDir: string, opts: L
     if (copied.checksum !== manifest.sha256) {
       throw new InputError(`the cache changed while it was being copied to ${root}; try again`, { source: storage.uri });
     }
-    if (opts.verify) await verifyCache(tempStorage);
+    if (opts.verify ?? true) await verifyCache(tempStorage, { copyOf: storage.uri });
     try {
       await rename(temp, dir);
     } catch (err) {

@@ -30,9 +30,9 @@ export function registerCache(program: Command): void {
     .option("--recursive", "search folders recursively", false)
     .requiredOption("--out <uri>", "cache location: a folder or s3://bucket/prefix")
     .addOption(
-      new Option("--precision <p>", "storage precision (float32 halves memory)")
+      new Option("--precision <p>", "storage precision: float64 keeps score's numbers exactly; float32 halves memory (see docs/cache-format.md)")
         .argParser(oneOf(["float32", "float64"] as const))
-        .default("float32"),
+        .default("float64"),
     )
     .option("--threads <n>", "worker threads (default: all this machine, container or Slurm allocation allows)", positiveInt)
     .option("--strict", "fail on the first neuron that cannot be read instead of reporting it", false)

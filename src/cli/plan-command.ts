@@ -37,8 +37,8 @@ export function addPlanOptions(cmd: Command): Command {
     .option("--bins <n>", "number of bins (default: 16, or fewer when there are fewer queries)", positiveInt)
     .option("--min-length <um>", "only neurons with at least this much cable (microns)", nonNegativeNumber)
     .option("--max-length <um>", "only neurons with at most this much cable (microns)", nonNegativeNumber)
-    .option("--query-ids <file>", "query ids, one per line (default: every neuron)")
-    .option("--target-ids <file>", "target ids, one per line (default: every neuron)")
+    .option("--query-ids <file>", "query ids (integers 0 to 2^63 - 1), one per line (default: every neuron)")
+    .option("--target-ids <file>", "target ids (integers 0 to 2^63 - 1), one per line (default: every neuron)")
     .addOption(
       new Option("--balance <how>", "cost: equal estimated NBLAST cost; cable: CATMAID's cable-length buckets")
         .argParser(oneOf(["cost", "cable"] as const))
@@ -49,7 +49,8 @@ export function addPlanOptions(cmd: Command): Command {
 
 export async function planFromOptions(o: PlanOptions): Promise<CreatedRun> {
   const cache = await openCache(openStorage(o.cache));
-  const known = new Set<number>(cache.neurons.ids);
+  // Looked up in the cache's sorted id column: no set of millions of bigints.
+  const known = { has: (id: bigint): boolean => cache.indexOf(id) >= 0 };
   return createRun({
     cache,
     out: openStorage(o.out),

@@ -2,13 +2,14 @@ import type { Command } from "commander";
 import { Option } from "commander";
 import { remoteBackendOf } from "../backends/remote.ts";
 import { REMOTE_BACKENDS } from "../backends/remote-list.ts";
-import { openCache } from "../cache/index.ts";
+import { openCache, type CacheReader } from "../cache/index.ts";
+import { tryParseId } from "../ids/index.ts";
 import { InputError } from "../nblast/errors.ts";
-import { manifestStoragePolicy, readManifest } from "../plan/index.ts";
+import { manifestStoragePolicy, type RunManifest } from "../plan/index.ts";
 import { exportMerged, formatFloat32, topMatches } from "../results/index.ts";
 import { openStorage } from "../storage/open.ts";
-import { binStatus } from "../worker/index.ts";
 import type { Storage } from "../storage/types.ts";
+import { binStatus, verifiedShards, type RunShards } from "../worker/index.ts";
 import { oneOf, positiveInt } from "./parse-options.ts";
 
 export function registerResults(program: Command): void {
@@ -20,10 +21,14 @@ export function registerResults(program: Command): void {
     .option("-n, --n <n>", "how many matches", positiveInt, 10)
     .action(async (o: { run: string; neuron: string; n: number }) => {
       const run = openStorage(o.run);
-      const names = await neuronNames(run);
-      const id = resolveNeuron(o.neuron, names);
-      const top = await topMatches(run, id, o.n);
-      const label = (x: number): string => names.byId.get(x) ?? String(x);
+      const shards = await usableShards(run);
+      const cache = await runCache(shards.manifest);
+      const id = resolveNeuron(o.neuron, cache);
+      const top = await topMatches(run, id, o.n, { shards: shards.shards.map((s) => s.key) });
+      const label = (x: bigint): string => {
+        const i = cache.indexOf(x);
+        return i < 0 ? String(x) : cache.neurons.names[i];
+      };
       const out: string[] = [];
       out.push(`best matches of ${label(id)} (id ${id}) in ${o.run}, ${top.shards} shards`);
       out.push(`as query:`);
@@ -67,9 +72,10 @@ export function registerResults(program: Command): void {
     .requiredOption("--out <file>", "local file to write (atomically)")
     .action(async (o: { run: string; format: "csv" | "parquet"; out: string }) => {
       const run = openStorage(o.run);
+      const shards = await usableShards(run);
       // Bins keep their own best N; the run's --top-n holds exactly only over the merged rows.
-      const { topN } = manifestStoragePolicy(await readManifest(run));
-      const s = await exportMerged(run, o.format, o.out, { topN });
+      const { topN } = manifestStoragePolicy(shards.manifest);
+      const s = await exportMerged(run, o.format, o.out, { topN, shards: shards.shards.map((x) => x.key) });
       process.stderr.write(`exported ${s.rows} rows from ${s.shards} shards to ${s.path}\n`);
     });
 }
@@ -86,29 +92,36 @@ function ranges(sorted: readonly number[]): string {
   return parts.join(",");
 }
 
-interface NeuronNames {
-  byId: Map<number, string>;
-  byName: Map<string, number>;
+/**
+ * The run's done bins' shards, each verified against its done marker (a corrupt or missing
+ * shard stops the command, exit status 2, naming it); bins not done yet are named on stderr.
+ */
+async function usableShards(run: Storage): Promise<RunShards> {
+  const shards = await verifiedShards(run);
+  if (shards.shards.length === 0) {
+    throw new InputError(`no bin of this run is done yet (${shards.pending.length} pending); run it first (nblast-fanout run --resume ${run.uri})`, {
+      source: run.uri,
+    });
+  }
+  if (shards.pending.length > 0) {
+    process.stderr.write(
+      `nblast-fanout: warning: ${shards.pending.length} of ${shards.manifest.work.bins.length} bins are not done (${ranges(shards.pending)}); ` +
+        `their pairs are missing here (finish them with nblast-fanout run --resume ${run.uri})\n`,
+    );
+  }
+  return shards;
 }
 
 /** Names come from the run's cache index (never its dotprops). */
-async function neuronNames(run: Storage): Promise<NeuronNames> {
-  const manifest = await readManifest(run);
-  const cache = await openCache(openStorage(manifest.cache.uri));
-  const byId = new Map<number, string>();
-  const byName = new Map<string, number>();
-  const { ids, names } = cache.neurons;
-  for (let i = 0; i < cache.count; i++) {
-    byId.set(ids[i], names[i]);
-    byName.set(names[i], ids[i]);
-  }
-  return { byId, byName };
+async function runCache(manifest: RunManifest): Promise<CacheReader> {
+  return openCache(openStorage(manifest.cache.uri));
 }
 
-function resolveNeuron(spec: string, names: NeuronNames): number {
-  const asId = Number(spec);
-  if (Number.isSafeInteger(asId) && names.byId.has(asId)) return asId;
-  const byName = names.byName.get(spec);
-  if (byName !== undefined) return byName;
+/** --neuron: an id (decimal, up to 2^63 - 1) of the cache, else a name. */
+function resolveNeuron(spec: string, cache: CacheReader): bigint {
+  const asId = tryParseId(spec.trim());
+  if (asId !== undefined && cache.indexOf(asId) >= 0) return asId;
+  const i = cache.neurons.names.indexOf(spec);
+  if (i >= 0) return cache.neurons.ids[i];
   throw new InputError(`--neuron: no neuron with id or name '${spec}' in this run's cache`);
 }

@@ -15,6 +15,8 @@ import { cacheBuildProgressBar, runProgressBar } from "./progress.ts";
 
 interface RunOptions extends DotpropsOptions, Omit<PlanOptions, "cache" | "out"> {
   input?: string[];
+  idList?: string;
+  recursive: boolean;
   cache?: string;
   out?: string;
   resume?: string;
@@ -28,12 +30,16 @@ export function registerRun(program: Command): void {
     .command("run")
     .description("cache, plan and every bin on this machine, resumable: the whole job in one command")
     .option("--input <path...>", "skeletons to cache first: SWC, CATMAID .json, CSV, folders, globs (see cache build)")
+    .option("--id-list <file>", "with --input: CSV of id,name (or id,path) giving ids to neurons whose file names are not integers")
+    .option("--recursive", "with --input: search folders recursively", false)
     .option("--cache <uri>", "an existing cache instead of --input")
     .option("--out <dir>", "the run's folder or s3:// prefix (with --input its cache goes to <dir>/cache)")
     .option("--resume <dir>", "finish a run planned before: skip its bins already done")
     .option("--workers <n>", "threads for the cache build and the bins (default: all this machine allows)", positiveInt)
     .addOption(
-      new Option("--precision <p>", "cache precision, with --input").argParser(oneOf(["float32", "float64"] as const)).default("float32"),
+      new Option("--precision <p>", "cache precision, with --input: float64 (score's numbers, rounded once to float32 when stored) or float32 (half the memory)")
+        .argParser(oneOf(["float32", "float64"] as const))
+        .default("float64"),
     )
     .option("--cache-dir <dir>", "where an S3 cache is copied on this host");
   addDotpropsOptions(cmd);
@@ -92,7 +98,7 @@ async function cacheInputs(o: RunOptions, storage: Storage): Promise<Storage> {
     process.stderr.write(`reusing the cache in ${storage.uri} (${existing.count} neurons)\n`);
     return storage;
   }
-  const inputs = await collectInputs(o.input ?? []);
+  const inputs = await collectInputs(o.input ?? [], { idList: o.idList, recursive: o.recursive });
   if (inputs.length === 0) throw new InputError(`--input: no neurons found in ${(o.input ?? []).join(" ")}`);
   const bar = cacheBuildProgressBar();
   let summary;

@@ -11,11 +11,14 @@
  * - A glob (tinyglobby syntax, e.g. `data/**\/*.swc`): matching files, treated as
  *   folder entries. A spec that exists as a path is never read as a glob.
  *
- * Names are file names without extension. Ids, in this order of precedence: the id
- * given by an `id,path` list entry; the file name when it is an integer (e.g.
+ * Names are file names without extension. Ids are integers from 0 to 2^63 - 1 (bigint,
+ * never a double: FlyWire root ids pass 2^53). In this order of precedence: the id
+ * given by an `id,path` list entry; the file name when it is an integer id (e.g.
  * CATMAID skeleton ids, `12345.json`); the `idList` file (`id,name` or `id,path`);
+ * a file name that is an integer above 2^63 - 1 and not in the id list is an error;
  * otherwise assigned: the remaining neurons, sorted by name then path, are numbered
- * from one more than the largest id given by the rules before (from 1 if none), so
+ * from one more than the largest id given by the rules before (from 1 if none; with the
+ * lowest free ids from 1 when that would pass 2^63 - 1), so
  * assigned ids change when the set of inputs does; use an id list for stable ids.
  * The same file reached twice counts once. Two neurons with one id or one name
  * are an InputError. The result is sorted by id.
@@ -24,12 +27,14 @@ import { readFile, readdir, stat } from "node:fs/promises";
 import { basename, dirname, isAbsolute, join, resolve } from "node:path";
 import { glob, isDynamicPattern } from "tinyglobby";
 import { splitCsvLine } from "../nblast/csv-line.ts";
+import { MAX_ID, parseId, tryParseId } from "../ids/index.ts";
 import { InputError } from "../nblast/errors.ts";
 import { NEURON_EXTENSIONS, csvKindOfHeader, extensionOf, firstLine, headerNames } from "./kind.ts";
 import type { NeuronKind } from "./kind.ts";
 
 export interface NeuronSource {
-  id: number;
+  /** 0 to 2^63 - 1, exact. */
+  id: bigint;
   name: string;
   /** Where to read it, as given or relative to the current folder. */
   path: string;
@@ -49,7 +54,7 @@ interface Found {
   path: string;
   kind: NeuronKind;
   /** From an `id,path` list entry. */
-  listedId?: number;
+  listedId?: bigint;
   /** From an `id,path,name` list entry. */
   listedName?: string;
 }
@@ -75,20 +80,37 @@ export async function collectInputs(specs: string[], opts: CollectOptions = {}):
   const ids = opts.idList === undefined ? undefined : await readIdList(opts.idList);
   const sources: NeuronSource[] = [];
   const unassigned: { f: Found; name: string }[] = [];
-  let maxId = 0;
+  let maxId = 0n;
   for (const f of unique) {
     const name = f.listedName ?? stem(f.path);
-    const id = f.listedId ?? (INTEGER.test(name) ? toId(name, f.path) : ids?.byPath.get(resolve(f.path)) ?? ids?.byName.get(name));
-    if (id === undefined) unassigned.push({ f, name });
-    else {
+    const id = f.listedId ?? tryParseId(name) ?? ids?.byPath.get(resolve(f.path)) ?? ids?.byName.get(name);
+    if (id === undefined) {
+      if (INTEGER.test(name)) {
+        throw new InputError(
+          `the file name ${name} is a number above the largest id, 2^63 - 1 = ${MAX_ID}; give the neuron an id with --id-list or an id,path list`,
+          { source: f.path },
+        );
+      }
+      unassigned.push({ f, name });
+    } else {
       sources.push({ id, name, path: f.path, kind: f.kind });
       if (id > maxId) maxId = id;
     }
   }
   unassigned.sort((a, b) => compare(a.name, b.name) || compare(a.f.path, b.f.path));
-  for (const { f, name } of unassigned) sources.push({ id: ++maxId, name, path: f.path, kind: f.kind });
+  if (MAX_ID - maxId >= BigInt(unassigned.length)) {
+    for (const { f, name } of unassigned) sources.push({ id: ++maxId, name, path: f.path, kind: f.kind });
+  } else {
+    // No room above the largest id (it is near 2^63 - 1): the lowest free ids from 1 instead.
+    const used = new Set(sources.map((s) => s.id));
+    let next = 1n;
+    for (const { f, name } of unassigned) {
+      while (used.has(next)) next++;
+      sources.push({ id: next++, name, path: f.path, kind: f.kind });
+    }
+  }
 
-  sources.sort((a, b) => a.id - b.id || compare(a.path, b.path));
+  sources.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : compare(a.path, b.path)));
   checkUnique(sources);
   return sources;
 }
@@ -171,7 +193,7 @@ async function addList(listPath: string, out: Found[]): Promise<void> {
   const idCol = cols.indexOf("id"), pathCol = cols.indexOf("path"), nameCol = cols.indexOf("name");
   if (pathCol < 0) throw new InputError("a list of inputs needs a path column (header id,path)", { source: listPath, line: 1 });
   for (const { line, fields } of rows.rows) {
-    const id = parseId(fields[idCol], listPath, line);
+    const id = listId(fields[idCol], listPath, line);
     const raw = (fields[pathCol] ?? "").trim();
     if (raw === "") throw new InputError("empty path", { source: listPath, line });
     const path = isAbsolute(raw) ? raw : join(dirname(listPath), raw);
@@ -185,8 +207,8 @@ async function addList(listPath: string, out: Found[]): Promise<void> {
 }
 
 interface IdList {
-  byName: Map<string, number>;
-  byPath: Map<string, number>;
+  byName: Map<string, bigint>;
+  byPath: Map<string, bigint>;
 }
 
 async function readIdList(path: string): Promise<IdList> {
@@ -199,7 +221,7 @@ async function readIdList(path: string): Promise<IdList> {
   const map = byPath ? ids.byPath : ids.byName;
   const lineOf = new Map<string, number>();
   for (const { line, fields } of rows.rows) {
-    const id = parseId(fields[idCol], path, line);
+    const id = listId(fields[idCol], path, line);
     let key = (fields[keyCol] ?? "").trim();
     if (key === "") throw new InputError(`empty ${rows.header[keyCol]}`, { source: path, line });
     if (byPath) key = resolve(dirname(path), key);
@@ -232,18 +254,8 @@ async function readCsvRows(path: string): Promise<{ header: string[]; rows: { li
   return { header, rows };
 }
 
-function parseId(raw: string | undefined, source: string, line: number): number {
-  const s = (raw ?? "").trim();
-  if (!INTEGER.test(s) || !Number.isSafeInteger(Number(s))) {
-    throw new InputError(`id ${JSON.stringify(s)} is not a non-negative integer`, { source, line });
-  }
-  return Number(s);
-}
-
-function toId(name: string, path: string): number {
-  const id = Number(name);
-  if (!Number.isSafeInteger(id)) throw new InputError(`the file name ${name} is too large for an id`, { source: path });
-  return id;
+function listId(raw: string | undefined, source: string, line: number): bigint {
+  return parseId((raw ?? "").trim(), { source, line, field: "column id" });
 }
 
 function stem(path: string): string {

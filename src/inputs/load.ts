@@ -29,7 +29,7 @@ import type { Dotprops, DotpropsParams, Skeleton } from "../nblast/types.ts";
 import type { NeuronSource } from "./collect.ts";
 
 export interface LoadedNeuron {
-  id: number;
+  id: bigint;
   name: string;
   dotprops: Dotprops;
   /** Cable length in the scaled unit (microns), before simplification; estimated for CSV inputs, see above. */
@@ -74,7 +74,7 @@ export function neuronFromText(src: NeuronSource, text: string, params: Dotprops
   }
 }
 
-function fromSkeleton(id: number, name: string, sk: Skeleton, params: DotpropsParams): LoadedNeuron {
+function fromSkeleton(id: bigint, name: string, sk: Skeleton, params: DotpropsParams): LoadedNeuron {
   const scaled = params.scale === 1 ? sk : scaleSkeleton(sk, params.scale);
   const prepared = prepareSkeleton(scaled, { ...params, scale: 1 });
   const points = pointsOf(prepared, params.resample);

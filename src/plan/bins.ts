@@ -54,16 +54,17 @@ export function planBins(selection: Selection, options: PlanOptions): WorkPlan {
     normalized: options.normalization === "normalized",
   });
   const diagonal = options.keepSelf;
+  const queryIds = BigInt64Array.from(queries, (q) => q.id);
+  const targetIds = same ? queryIds : BigInt64Array.from(targets, (t) => t.id);
   const plan = (bins: Bin[]): WorkPlan => ({
     layout,
     diagonal,
-    queries: queries.map((q) => q.id),
-    targets: same ? "queries" : targets.map((t) => t.id),
+    queries: queryIds,
+    targets: same ? "queries" : targetIds,
     bins,
   });
 
-  const skip =
-    layout === "rows" && !diagonal ? selfColumns(queries.map((q) => q.id), targets.map((t) => t.id)) : undefined;
+  const skip = layout === "rows" && !diagonal ? selfColumns(queryIds, targetIds) : undefined;
   let chain: Chain;
   if (layout === "upper") {
     const m = queries.length;

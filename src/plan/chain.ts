@@ -7,6 +7,7 @@
  *        inside a band the line runs column by column, so a bin is a band-high rectangle
  *        of about h columns and meets ~2h neurons instead of all n.
  */
+import { compareIdAt, idWords } from "../ids/index.ts";
 
 export interface Chain {
   /** Number of unit pairs. */
@@ -100,14 +101,16 @@ export class RowsChain implements Chain {
 
 /**
  * For each query, the position of the same neuron among the targets, or -1.
- * Both lists ascending by id.
+ * Both lists ascending by id; compared through their words (no BigInt per element).
  */
-export function selfColumns(queries: readonly number[], targets: readonly number[]): Int32Array {
+export function selfColumns(queries: BigInt64Array, targets: BigInt64Array): Int32Array {
   const out = new Int32Array(queries.length).fill(-1);
+  const q = idWords(queries);
+  const t = idWords(targets);
   let j = 0;
   for (let i = 0; i < queries.length; i++) {
-    while (j < targets.length && targets[j] < queries[i]) j++;
-    if (j < targets.length && targets[j] === queries[i]) out[i] = j;
+    while (j < targets.length && compareIdAt(t, j, q, i) < 0) j++;
+    if (j < targets.length && compareIdAt(t, j, q, i) === 0) out[i] = j;
   }
   return out;
 }

@@ -21,8 +21,8 @@ export interface CreateRunOptions {
   readonly smat: ScoreMatrix;
   readonly minLength?: number;
   readonly maxLength?: number;
-  readonly queryIds?: readonly number[];
-  readonly targetIds?: readonly number[];
+  readonly queryIds?: readonly bigint[];
+  readonly targetIds?: readonly bigint[];
   readonly balance?: Balance;
   /** Rows kept: score > minScore (float32, exclusive); undefined keeps all. */
   readonly minScore?: number;

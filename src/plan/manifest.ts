@@ -7,6 +7,7 @@
  */
 import { createHash } from "node:crypto";
 import * as z from "zod";
+import { firstNotAscending, formatIdAt, idWords, idsFromText, idsToText, parseIdInto } from "../ids/index.ts";
 import { InputError } from "../nblast/errors.ts";
 import type { DotpropsParams } from "../nblast/types.ts";
 import { NotFoundError, type Storage } from "../storage/types.ts";
@@ -19,13 +20,19 @@ import { NORMALIZATIONS, isSymmetric, type Balance, type Normalization, type Wor
 
 export const MANIFEST_KEY = "manifest.json";
 export const MANIFEST_FORMAT = "nblast-fanout/run-manifest";
-export const MANIFEST_VERSION = 1;
+/** 2: ids are decimal strings (0 to 2^63 - 1); version 1 had JSON numbers, exact only to 2^53. */
+export const MANIFEST_VERSION = 2;
 
 const ZERO_DIGEST = "sha256:" + "0".repeat(64);
 
 /** JSON has no Infinity: non-finite numbers are written as these strings. */
 const jsonNumber = z.union([z.number(), z.literal("Infinity"), z.literal("-Infinity")]);
-const id = z.int();
+/**
+ * An id as JSON: a decimal string in canonical form (no sign, no leading zero), since JSON
+ * numbers are doubles to most readers and ids pass 2^53. Canonical, so that equal ids are
+ * equal strings and a manifest's bytes are deterministic.
+ */
+const id = z.string(); // form and range: checkConsistency (one pass that also parses them)
 const position = z.int().nonnegative();
 const range = z.tuple([position, position]);
 
@@ -193,8 +200,8 @@ export function buildManifest(inputs: ManifestInputs): RunManifest {
     work: {
       layout: work.layout,
       diagonal: work.diagonal,
-      queries: [...work.queries],
-      targets: work.targets === "queries" ? "queries" : [...work.targets],
+      queries: idsToText(work.queries),
+      targets: work.targets === "queries" ? "queries" : idsToText(work.targets),
       bins: work.bins.map((b) => ({
         cost: b.cost,
         blocks: b.blocks.map((k) => ({ rows: [k.rows[0], k.rows[1]], cols: [k.cols[0], k.cols[1]] })),
@@ -336,6 +343,14 @@ function validate(raw: unknown, source: string, friendlyFormat: boolean): RunMan
         source,
       });
     }
+    if (r.version === 1) {
+      throw new InputError(
+        `manifest version 1 was written by an older nblast-fanout (ids as JSON numbers, exact only to 2^53); this tool reads version ${MANIFEST_VERSION}. ` +
+          "Plan the run again into a new folder: rebuild its cache (`nblast-fanout cache build --input ... --out CACHE`, cache format 2), " +
+          "then `nblast-fanout plan --cache CACHE --out NEW_RUN ...`, or do both with `nblast-fanout run --input ... --out NEW_DIR`",
+        { source },
+      );
+    }
     if (r.version !== MANIFEST_VERSION) {
       throw new InputError(
         `manifest version ${JSON.stringify(r.version)} is not one this tool reads (it reads version ${MANIFEST_VERSION})`,
@@ -350,7 +365,14 @@ function validate(raw: unknown, source: string, friendlyFormat: boolean): RunMan
     const more = issues.length > 5 ? `; and ${issues.length - 5} more` : "";
     throw new InputError(`invalid manifest: ${shown.join("; ")}${more}`, { source });
   }
-  return parsed.data;
+  const m = parsed.data;
+  const fail = (field: string, what: string): never => {
+    throw new InputError(`invalid manifest: ${field}: ${what}`, { source });
+  };
+  const queries = parseIds(m.work.queries, "work.queries", fail);
+  const targets = m.work.targets === "queries" ? queries : parseIds(m.work.targets, "work.targets", fail);
+  parsedIds.set(m, { queries, targets });
+  return m;
 }
 
 /** work.bins[3].blocks[0].rows[1] */
@@ -369,7 +391,7 @@ function checkConsistency(m: RunManifest, source: string): void {
   const w = m.work;
   const nQ = w.queries.length;
   const same = w.targets === "queries";
-  const nT = same ? nQ : (w.targets as number[]).length;
+  const nT = same ? nQ : (w.targets as string[]).length;
   const diag = w.diagonal ? 1 : 0;
   if (w.diagonal !== m.storage.keepSelf) fail("work.diagonal", "must equal storage.keepSelf");
   if (w.layout === "upper" && !same) fail("work.layout", `"upper" needs work.targets = "queries"`);
@@ -379,9 +401,10 @@ function checkConsistency(m: RunManifest, source: string): void {
   if (m.selection.queries !== nQ) fail("selection.queries", `says ${m.selection.queries}, work.queries has ${nQ}`);
   if (m.selection.targets !== nT) fail("selection.targets", `says ${m.selection.targets}, the work has ${nT} targets`);
   if (m.selection.allByAll !== same) fail("selection.allByAll", `must be ${same}`);
-  checkAscending(w.queries, "work.queries", fail);
-  if (!same) checkAscending(w.targets as number[], "work.targets", fail);
-  const skip = w.layout === "rows" && !diag ? selfColumns(w.queries, same ? w.queries : (w.targets as number[])) : undefined;
+  const ids = manifestIds(m); // parsed and checked by validate()
+  checkAscending(ids.queries, "work.queries", fail);
+  if (!same) checkAscending(ids.targets, "work.targets", fail);
+  const skip = w.layout === "rows" && !diag ? selfColumns(ids.queries, ids.targets) : undefined;
   const s = m.scoring.smat;
   if (s.values.length !== (s.distBreaks.length - 1) * (s.dotBreaks.length - 1)) {
     fail(
@@ -409,10 +432,58 @@ function checkConsistency(m: RunManifest, source: string): void {
   if (units !== expected) fail("work.bins", `cover ${units} pairs, the run has ${expected}`);
 }
 
-function checkAscending(ids: readonly number[], field: string, fail: (f: string, w: string) => never): void {
-  for (let i = 1; i < ids.length; i++) {
-    if (!(ids[i] > ids[i - 1])) fail(`${field}[${i}]`, `ids must be unique and ascending (${ids[i - 1]} then ${ids[i]})`);
+function checkAscending(ids: BigInt64Array, field: string, fail: (f: string, w: string) => never): void {
+  const i = firstNotAscending(ids);
+  if (i >= 0) {
+    const w = idWords(ids);
+    fail(`${field}[${i}]`, `ids must be unique and ascending (${formatIdAt(w, i - 1)} then ${formatIdAt(w, i)})`);
   }
+}
+
+/**
+ * Ids from their JSON strings into an id column, checking each is canonical decimal (no
+ * sign, no leading zero) and at most 2^63 - 1. No BigInt arithmetic: parseIdInto.
+ */
+function parseIds(texts: readonly string[], field: string, fail: (f: string, w: string) => never): BigInt64Array {
+  const out = new BigInt64Array(texts.length);
+  const w = idWords(out);
+  for (let i = 0; i < texts.length; i++) {
+    const t = texts[i];
+    if (t.length === 0 || t.length > 19 || (t.length > 1 && t.charCodeAt(0) === 48) || !parseIdInto(t, w, i)) {
+      const big = t.length > 0 && /^[1-9][0-9]*$/.test(t);
+      fail(`${field}[${i}]`, big ? "id above 2^63 - 1" : "expected an id as a decimal string (0 to 2^63 - 1, no leading zeros)");
+    }
+  }
+  return out;
+}
+
+const parsedIds = new WeakMap<RunManifest, { queries: BigInt64Array; targets: BigInt64Array }>();
+
+/**
+ * The manifest's query and target ids as id columns (targets is the same array as queries
+ * when all-by-all), parsed from their decimal strings once per manifest object.
+ */
+export function manifestIds(m: RunManifest): { queries: BigInt64Array; targets: BigInt64Array } {
+  let ids = parsedIds.get(m);
+  if (ids === undefined) {
+    const queries = idsFromText(m.work.queries);
+    const targets = m.work.targets === "queries" ? queries : idsFromText(m.work.targets);
+    ids = { queries, targets };
+    parsedIds.set(m, ids);
+  }
+  return ids;
+}
+
+/** The manifest's work as the planner made it (ids as id columns). */
+export function manifestWorkPlan(m: RunManifest): WorkPlan {
+  const ids = manifestIds(m);
+  return {
+    layout: m.work.layout,
+    diagonal: m.work.diagonal,
+    queries: ids.queries,
+    targets: m.work.targets === "queries" ? "queries" : ids.targets,
+    bins: m.work.bins,
+  };
 }
 
 /** Pairs of a rows block, less the self pairs that `skip` (selfColumns) marks. */

@@ -6,8 +6,8 @@ import { isSymmetricMode, type Normalization } from "../nblast/modes.ts";
 
 /** One neuron as the planner sees it. */
 export interface PlanNeuron {
-  /** Unique integer id (a safe integer). */
-  readonly id: number;
+  /** Unique id, 0 to 2^63 - 1. */
+  readonly id: bigint;
   /** Dotprops points (after resampling): what a nearest-neighbour search walks. */
   readonly points: number;
   /** Cable length in microns: what `--min-length` / `--max-length` filter on. */
@@ -49,8 +49,8 @@ export interface WorkPlan {
   /** Whether a neuron's pair with itself is part of the work (keepSelf). */
   readonly diagonal: boolean;
   /** Query ids in plan order (ascending id). */
-  readonly queries: readonly number[];
+  readonly queries: BigInt64Array;
   /** Target ids in plan order, or "queries" when they are the same list (all-by-all). */
-  readonly targets: readonly number[] | "queries";
+  readonly targets: BigInt64Array | "queries";
   readonly bins: readonly Bin[];
 }

@@ -6,8 +6,9 @@
  * (normalized: its queries; symmetric modes: every neuron it meets). No bin depends on
  * another; the planner charges each bin for these.
  */
+import { compareIdAt, copyIdAt, idWords } from "../ids/index.ts";
 import { InputError } from "../nblast/errors.ts";
-import type { RunManifest } from "./manifest.ts";
+import { manifestWorkPlan, type RunManifest } from "./manifest.ts";
 import { isSymmetric, type Block, type Layout, type Normalization, type WorkPlan } from "./types.ts";
 
 export interface BinWork {
@@ -19,21 +20,21 @@ export interface BinWork {
   readonly diagonal: boolean;
   readonly normalization: Normalization;
   /** The run's query ids; blocks index into these. */
-  readonly queries: readonly number[];
+  readonly queries: BigInt64Array;
   /** The run's target ids (the query list itself when all-by-all). */
-  readonly targets: readonly number[];
+  readonly targets: BigInt64Array;
   readonly blocks: readonly Block[];
   /** Estimated cost (docs/plan.md units). */
   readonly cost: number;
   /** Ids of every neuron this bin reads, ascending. */
-  readonly neurons: readonly number[];
-  /** Ids whose self score this bin computes, ascending. */
-  readonly selfScores: readonly number[];
+  readonly neurons: BigInt64Array;
+  /** Ids whose self score this bin computes, ascending (a subset of `neurons`). */
+  readonly selfScores: BigInt64Array;
 }
 
 /** The work of bin `index` (0-based) of a run. */
 export function binWork(manifest: RunManifest, index: number): BinWork {
-  return planBinWork(manifest.work, manifest.scoring.normalization, index);
+  return planBinWork(manifestWorkPlan(manifest), manifest.scoring.normalization, index);
 }
 
 /** binWork for a plan not (yet) in a manifest. */
@@ -46,15 +47,12 @@ export function planBinWork(w: WorkPlan, mode: Normalization, index: number): Bi
   const targets = w.targets === "queries" ? w.queries : w.targets;
   const bin = w.bins[index];
   const blocks: Block[] = bin.blocks.map((b) => ({ rows: [b.rows[0], b.rows[1]], cols: [b.cols[0], b.cols[1]] }));
-  const rowIds = new Set<number>();
-  const colIds = new Set<number>();
-  for (const b of blocks) {
-    for (let i = b.rows[0]; i < b.rows[1]; i++) rowIds.add(queries[i]);
-    for (let j = b.cols[0]; j < b.cols[1]; j++) colIds.add(targets[j]);
-  }
-  const sorted = (s: Set<number>): number[] => [...s].sort((a, b) => a - b);
-  const neurons = sorted(new Set([...rowIds, ...colIds]));
-  const selfScores = isSymmetric(mode) ? neurons : mode === "normalized" ? sorted(rowIds) : [];
+  // Neurons by position in the two lists (both ascending by id), merged by id.
+  const rowPos = positionsIn(blocks.map((b) => b.rows), queries.length);
+  const colPos = positionsIn(blocks.map((b) => b.cols), targets.length);
+  const neurons = mergeIds(queries, rowPos, targets, colPos);
+  const rowIds = mergeIds(queries, rowPos, targets, new Int32Array(0));
+  const selfScores = isSymmetric(mode) ? neurons : mode === "normalized" ? rowIds : new BigInt64Array(0);
   return {
     index,
     bins: n,
@@ -70,12 +68,47 @@ export function planBinWork(w: WorkPlan, mode: Normalization, index: number): Bi
   };
 }
 
+/** The positions covered by some range, ascending, each once. */
+function positionsIn(ranges: readonly (readonly [number, number])[], n: number): Int32Array {
+  const mark = new Uint8Array(n);
+  let count = 0;
+  for (const [a, b] of ranges) {
+    for (let i = a; i < b; i++) {
+      count += 1 - mark[i];
+      mark[i] = 1;
+    }
+  }
+  const out = new Int32Array(count);
+  for (let i = 0, k = 0; i < n; i++) if (mark[i] === 1) out[k++] = i;
+  return out;
+}
+
+/** The ids at positions `pa` of `a` and `pb` of `b` (each ascending), merged ascending, each once. */
+function mergeIds(a: BigInt64Array, pa: Int32Array, b: BigInt64Array, pb: Int32Array): BigInt64Array {
+  const aw = idWords(a);
+  const bw = idWords(b);
+  const out = new BigInt64Array(pa.length + pb.length);
+  const ow = idWords(out);
+  let i = 0;
+  let j = 0;
+  let k = 0;
+  while (i < pa.length || j < pb.length) {
+    const c = i === pa.length ? 1 : j === pb.length ? -1 : compareIdAt(aw, pa[i], bw, pb[j]);
+    if (c <= 0) copyIdAt(ow, k++, aw, pa[i]);
+    else copyIdAt(ow, k++, bw, pb[j]);
+    if (c <= 0) i++;
+    if (c >= 0) j++;
+  }
+  return out.slice(0, k);
+}
+
 /**
  * Calls fn(queryId, targetId) for every pair the bin owns, block by block, rows outer.
  * rows layout: every (query, target) of each block. upper layout: (ids[i], ids[j]) with
- * i < j; in both, a neuron paired with itself only when `diagonal`.
+ * i < j; in both, a neuron paired with itself only when `diagonal`. For tests and tools:
+ * it makes two bigints a pair (the worker walks positions instead, see bin-job.ts).
  */
-export function forEachPair(work: BinWork, fn: (query: number, target: number) => void): void {
+export function forEachPair(work: BinWork, fn: (query: bigint, target: bigint) => void): void {
   const { queries, targets, diagonal } = work;
   for (const b of work.blocks) {
     const [r0, r1] = b.rows;

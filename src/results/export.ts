@@ -9,6 +9,7 @@
  */
 import { resolve } from "node:path";
 import { ByteWriter } from "hyparquet-writer";
+import { formatIdAt, idWords, sameIdAt } from "../ids/index.ts";
 import { InputError } from "../nblast/errors.ts";
 import { writeStreamAtomic } from "../storage/atomic-file.ts";
 import type { Storage } from "../storage/types.ts";
@@ -33,6 +34,8 @@ export interface ExportOptions {
   rowGroupRows?: number;
   /** The run's --top-n: at most this many rows per query in the merged result. */
   topN?: number;
+  /** Only these shard keys (a run's verified done shards); default every shards/bin=*.parquet. */
+  shards?: readonly string[];
 }
 
 export async function exportMerged(
@@ -41,7 +44,7 @@ export async function exportMerged(
   if (format !== "csv" && format !== "parquet") {
     throw new InputError(`export format must be csv or parquet, got ${JSON.stringify(format)}`);
   }
-  const plan = await planMerge(storage);
+  const plan = await planMerge(storage, undefined, opts.shards);
   const path = resolve(out);
   const all = mergeShards(storage, plan);
   const merged = opts.topN === undefined ? all : capPerQuery(all, opts.topN, plan.components);
@@ -64,7 +67,7 @@ interface Chunk {
 
 export const CSV_HEADER = "query_id,target_id,score";
 
-/** Longest CSV row: two 17-character ids, three 22-character fixed-notation floats, separators. */
+/** Longest CSV row: two 19-character ids (2^63 - 1), three 22-character fixed-notation floats, separators. */
 const CSV_ROW_MAX = 128;
 
 async function* csvChunks(merged: AsyncIterable<ScoreRows>, components: boolean): AsyncGenerator<Chunk> {
@@ -79,13 +82,18 @@ async function* csvChunks(merged: AsyncIterable<ScoreRows>, components: boolean)
 
 /** Writes rows as CSV lines into buf (room for CSV_ROW_MAX bytes a row); returns the byte count. */
 export function writeCsv(rows: ScoreRows, components: boolean, buf: Buffer): number {
-  const { queryId: q, targetId: t, score: s, forward: f, reverse: r } = rows;
+  const { score: s, forward: f, reverse: r } = rows;
+  const q = idWords(rows.queryId), t = idWords(rows.targetId);
   let at = 0;
+  // A query's rows are consecutive: its id is printed once per run of rows.
+  let query = "";
   for (let i = 0; i < rows.length; i++) {
+    if (i === 0 || !sameIdAt(q, i, q, i - 1)) query = formatIdAt(q, i);
+    const target = formatIdAt(t, i);
     at += buf.write(
       components
-        ? `${q[i]},${t[i]},${formatFloat32(s[i])},${formatFloat32(f![i])},${formatFloat32(r![i])}\n`
-        : `${q[i]},${t[i]},${formatFloat32(s[i])}\n`,
+        ? `${query},${target},${formatFloat32(s[i])},${formatFloat32(f![i])},${formatFloat32(r![i])}\n`
+        : `${query},${target},${formatFloat32(s[i])}\n`,
       at,
       "latin1",
     );

@@ -11,12 +11,13 @@
  * Runs of rows from one cursor that precede every other cursor's key are yielded as
  * zero-copy views, valid until the consumer asks for the next one.
  */
+import { compareIdToKey, idKey, idWords } from "../ids/index.ts";
 import { InputError } from "../nblast/errors.ts";
 import type { Storage } from "../storage/types.ts";
 import { sliceRows, type ScoreRows } from "./rows.ts";
 import { readRowGroup, type OpenShard, type ShardInfo } from "./shard.ts";
 import { mapLimit } from "./map-limit.ts";
-import { listShards, openStorageShard, type ShardRef } from "./shard-store.ts";
+import { listShards, openStorageShard, shardRef, type ShardRef } from "./shard-store.ts";
 
 /** Longest run yielded at once, which bounds the size of the consumer's text or byte chunks. */
 const MAX_RUN = 65_536;
@@ -28,9 +29,13 @@ export interface MergePlan {
   rows: number;
 }
 
-/** Lists and opens every shard (footers only) and checks that they agree on columns. */
-export async function planMerge(storage: Storage, concurrency = 16): Promise<MergePlan> {
-  const refs = await listShards(storage);
+/**
+ * Opens the shards (footers only) and checks that they agree on columns: `keys` when given
+ * (the verified shards of a run's done bins, see src/worker/run-shards.ts), else every
+ * shards/bin=*.parquet under `storage`.
+ */
+export async function planMerge(storage: Storage, concurrency = 16, keys?: readonly string[]): Promise<MergePlan> {
+  const refs = keys === undefined ? await listShards(storage) : keys.map(shardRef);
   if (refs.length === 0) throw new InputError("no shards/bin=*.parquet found", { source: storage.uri });
   // keep only the small info, not the parsed footers: a run may have thousands of shards
   const shards = await mapLimit(refs, concurrency, async (ref) => ({
@@ -57,19 +62,19 @@ interface Cursor {
   group: number;
   rows: ScoreRows | undefined;
   pos: number;
-  /** Sort key: the current row, or (group min query_id, -Infinity) while unloaded. */
-  kq: number;
-  kt: number;
+  /** Sort key: the current row, or (group min query_id, -1) while unloaded (-1 is below every id). */
+  kq: bigint;
+  kt: bigint;
 }
 
 export async function* mergeShards(storage: Storage, plan: MergePlan): AsyncGenerator<ScoreRows> {
   const heap = new CursorHeap();
   for (const [order, s] of plan.shards.entries()) {
-    const c: Cursor = { key: s.key, order, info: s.info, shard: undefined, group: -1, rows: undefined, pos: 0, kq: 0, kt: 0 };
+    const c: Cursor = { key: s.key, order, info: s.info, shard: undefined, group: -1, rows: undefined, pos: 0, kq: 0n, kt: 0n };
     if (nextGroup(c)) heap.push(c);
   }
-  let lastQ = -Infinity;
-  let lastT = -Infinity;
+  let lastQ = -1n;
+  let lastT = -1n;
   let lastKey = "";
   while (heap.size > 0) {
     const c = heap.pop();
@@ -82,28 +87,36 @@ export async function* mergeShards(storage: Storage, plan: MergePlan): AsyncGene
       heap.push(c);
       continue;
     }
-    const { queryId: q, targetId: t, length: n } = c.rows;
-    if (q[c.pos] < lastQ || (q[c.pos] === lastQ && t[c.pos] <= lastT)) {
-      const what = q[c.pos] === lastQ && t[c.pos] === lastT ? "appears in both" : "is out of order between";
-      throw new InputError(`pair (query ${q[c.pos]}, target ${t[c.pos]}) ${what} ${lastKey} and ${c.key}`, {
+    const { queryId, targetId, length: n } = c.rows;
+    // bigints once per run of rows; the per-row loop below compares words
+    const q0 = queryId[c.pos], t0 = targetId[c.pos];
+    if (q0 < lastQ || (q0 === lastQ && t0 <= lastT)) {
+      const what = q0 === lastQ && t0 === lastT ? "appears in both" : "is out of order between";
+      throw new InputError(`pair (query ${q0}, target ${t0}) ${what} ${lastKey} and ${c.key}`, {
         source: storage.uri,
       });
     }
     // rows strictly before every other cursor's key can go out as one run
     const other = heap.peek();
-    const lq = other ? other.kq : Infinity;
-    const lt = other ? other.kt : Infinity;
     let end = c.pos + 1;
     const max = Math.min(n, c.pos + MAX_RUN);
-    while (end < max && (q[end] < lq || (q[end] === lq && t[end] < lt))) end++;
-    lastQ = q[end - 1];
-    lastT = t[end - 1];
+    if (other === undefined) end = max;
+    else {
+      const q = idWords(queryId), t = idWords(targetId);
+      const lq = idKey(other.kq), lt = idKey(other.kt);
+      for (; end < max; end++) {
+        const cq = compareIdToKey(q, end, lq);
+        if (cq > 0 || (cq === 0 && compareIdToKey(t, end, lt) >= 0)) break;
+      }
+    }
+    lastQ = queryId[end - 1];
+    lastT = targetId[end - 1];
     lastKey = c.key;
     yield sliceRows(c.rows, c.pos, end);
     c.pos = end;
     if (end < n) {
-      c.kq = q[end];
-      c.kt = t[end];
+      c.kq = queryId[end];
+      c.kt = targetId[end];
       heap.push(c);
     } else if (nextGroup(c)) {
       heap.push(c);
@@ -121,8 +134,8 @@ function nextGroup(c: Cursor): boolean {
     c.shard = undefined;
     return false;
   }
-  c.kq = groups[c.group].minQuery ?? -Infinity;
-  c.kt = -Infinity;
+  c.kq = groups[c.group].minQuery ?? -1n;
+  c.kt = -1n;
   return true;
 }
 

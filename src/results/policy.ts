@@ -15,6 +15,7 @@
  *
  * `undefined` means "no limit" for minScore and topN.
  */
+import { compareIdAt, idWords, sameIdAt } from "../ids/index.ts";
 import { InputError } from "../nblast/errors.ts";
 import { gatherRows, sortRows, validateRows, type ScoreRows } from "./rows.ts";
 
@@ -52,13 +53,14 @@ export function applyPolicy(rows: ScoreRows, policy: StoragePolicy): ScoreRows {
   validatePolicy(policy);
   validateRows(rows);
   const sorted = sortRows(rows);
-  const { queryId: q, targetId: t, score: s, length: n } = sorted;
+  const { score: s, length: n } = sorted;
+  const q = idWords(sorted.queryId), t = idWords(sorted.targetId);
   const { minScore, topN, keepSelf } = policy;
   const keep = new Uint8Array(n);
   let kept = 0;
   for (let i = 0; i < n; i++) {
     // s[i] is already the float32 value: the threshold sees what is stored
-    const k = (keepSelf || q[i] !== t[i]) && (minScore === undefined || s[i] > minScore);
+    const k = (keepSelf || !sameIdAt(q, i, t, i)) && (minScore === undefined || s[i] > minScore);
     if (k) {
       keep[i] = 1;
       kept++;
@@ -73,12 +75,13 @@ export function applyPolicy(rows: ScoreRows, policy: StoragePolicy): ScoreRows {
 
 /** Clears keep[] beyond the best `cap` kept rows of each query run; returns how many it cleared. */
 function capPerQuery(rows: ScoreRows, keep: Uint8Array, cap: number): number {
-  const { queryId: q, targetId: t, score: s, length: n } = rows;
+  const { score: s, length: n } = rows;
+  const q = idWords(rows.queryId), t = idWords(rows.targetId);
   let scratch = new Uint32Array(0);
   let dropped = 0;
   for (let a = 0; a < n; ) {
     let b = a + 1;
-    while (b < n && q[b] === q[a]) b++;
+    while (b < n && sameIdAt(q, b, q, a)) b++;
     let count = 0;
     for (let i = a; i < b; i++) count += keep[i];
     if (count > cap) {
@@ -86,7 +89,7 @@ function capPerQuery(rows: ScoreRows, keep: Uint8Array, cap: number): number {
       let m = 0;
       for (let i = a; i < b; i++) if (keep[i]) scratch[m++] = i;
       const run = scratch.subarray(0, m);
-      run.sort((x, y) => (s[y] - s[x]) || (t[x] - t[y]));
+      run.sort((x, y) => (s[y] - s[x]) || compareIdAt(t, x, t, y));
       for (let i = cap; i < m; i++) keep[run[i]] = 0;
       dropped += m - cap;
     }

@@ -1,20 +1,23 @@
 /**
- * Score rows held column-wise in typed arrays: one Float64Array per id column and one
- * Float32Array per score column, never one object per row.
+ * Score rows held column-wise in typed arrays, never one object per row: one BigInt64Array
+ * per id column and one Float32Array per score column.
  *
- * Ids are kept as Float64Array rather than BigInt64Array: ids are integers below 2^53
- * (CATMAID skeleton ids, FlyWire root ids fit), so a double holds them exactly, and plain
- * numbers compare, hash and print without the BigInt heap allocation V8 makes on every
- * BigInt64Array read. They become INT64 only inside the Parquet encoder.
+ * Ids are int64 (0 to 2^63 - 1): exact for every id, FlyWire root ids (about 7.2e17, past a
+ * double's 2^53) included. Reading a BigInt64Array element allocates a heap BigInt in V8,
+ * so every loop over rows here (validate, sort, filter, cap, merge, print) works on the
+ * columns' Uint32 "words" views instead (src/ids/words.ts): comparing, copying and testing
+ * an id reads two 32-bit numbers and allocates nothing. The id columns go to the Parquet
+ * encoder as they are.
  *
  * Scores are float32 from the moment they are pushed (the Float32Array store is the
  * Math.fround rounding), so every later decision (threshold, top N, sort of ties) sees
  * exactly the value that ends up on disk.
  */
+import { compareIdAt, copyIdAt, formatIdAt, idWords, isIdAt, sameIdAt } from "../ids/index.ts";
 
 export interface ScoreRows {
-  queryId: Float64Array;
-  targetId: Float64Array;
+  queryId: BigInt64Array;
+  targetId: BigInt64Array;
   score: Float32Array;
   /** Normalised forward score (query -> target); present together with `reverse` or not at all. */
   forward?: Float32Array;
@@ -34,8 +37,8 @@ export function emptyRows(components: boolean): ScoreRows {
 
 export function allocRows(n: number, components: boolean): ScoreRows {
   const rows: ScoreRows = {
-    queryId: new Float64Array(n),
-    targetId: new Float64Array(n),
+    queryId: new BigInt64Array(n),
+    targetId: new BigInt64Array(n),
     score: new Float32Array(n),
     length: n,
   };
@@ -65,11 +68,13 @@ export function sliceRows(rows: ScoreRows, start: number, end: number): ScoreRow
 export function gatherRows(rows: ScoreRows, index: Uint32Array, count: number): ScoreRows {
   const components = hasComponents(rows);
   const out = allocRows(count, components);
-  const { queryId, targetId, score } = rows;
+  const q = idWords(rows.queryId), t = idWords(rows.targetId);
+  const oq = idWords(out.queryId), ot = idWords(out.targetId);
+  const { score } = rows;
   for (let i = 0; i < count; i++) {
     const j = index[i];
-    out.queryId[i] = queryId[j];
-    out.targetId[i] = targetId[j];
+    copyIdAt(oq, i, q, j);
+    copyIdAt(ot, i, t, j);
     out.score[i] = score[j];
   }
   if (components) {
@@ -82,9 +87,14 @@ export function gatherRows(rows: ScoreRows, index: Uint32Array, count: number): 
   return out;
 }
 
+/** "(query 12, target 34)" for messages. */
+export function pairText(rows: ScoreRows, i: number): string {
+  return `(query ${formatIdAt(idWords(rows.queryId), i)}, target ${formatIdAt(idWords(rows.targetId), i)})`;
+}
+
 /**
  * Checks the invariants every stored row obeys: equal column lengths, both or neither
- * component column, integer ids within ±2^53, finite float32 scores. Throws RangeError
+ * component column, ids from 0 to 2^63 - 1, finite float32 scores. Throws RangeError
  * naming the first bad row (these come from our own computation, so they are bugs, not
  * user input).
  */
@@ -94,7 +104,7 @@ export function validateRows(rows: ScoreRows): void {
   if ((rows.forward === undefined) !== (rows.reverse === undefined)) {
     throw new RangeError("score rows: forward and reverse must be both present or both absent");
   }
-  const cols: Array<[string, ArrayLike<number> | undefined]> = [
+  const cols: Array<[string, { length: number } | undefined]> = [
     ["query_id", rows.queryId], ["target_id", rows.targetId], ["score", rows.score],
     ["forward", rows.forward], ["reverse", rows.reverse],
   ];
@@ -103,35 +113,27 @@ export function validateRows(rows: ScoreRows): void {
       throw new RangeError(`score rows: column ${name} has ${col.length} values, expected ${n}`);
     }
   }
-  const { queryId, targetId } = rows;
+  const q = idWords(rows.queryId), t = idWords(rows.targetId);
   for (let i = 0; i < n; i++) {
-    if (!Number.isSafeInteger(queryId[i]) || !Number.isSafeInteger(targetId[i])) {
-      throw new RangeError(`score rows: row ${i} has non-integer or unsafe id (${queryId[i]}, ${targetId[i]})`);
-    }
+    if (!isIdAt(q, i) || !isIdAt(t, i)) throw new RangeError(`score rows: row ${i} has a negative id ${pairText(rows, i)}`);
   }
-  for (const [name, col] of cols.slice(2)) {
+  for (const col of [rows.score, rows.forward, rows.reverse]) {
     if (col === undefined) continue;
+    const name = col === rows.score ? "score" : col === rows.forward ? "forward" : "reverse";
     for (let i = 0; i < n; i++) {
       const v = col[i];
-      if (v - v !== 0) {
-        throw new RangeError(
-          `score rows: row ${i} (query ${queryId[i]}, target ${targetId[i]}) has ${name} ${v}; scores must be finite`,
-        );
-      }
+      if (v - v !== 0) throw new RangeError(`score rows: row ${i} ${pairText(rows, i)} has ${name} ${v}; scores must be finite`);
     }
   }
-}
-
-/** -1, 0, 1 comparing (query, target) pairs. */
-export function comparePairs(q1: number, t1: number, q2: number, t2: number): number {
-  return q1 < q2 ? -1 : q1 > q2 ? 1 : t1 < t2 ? -1 : t1 > t2 ? 1 : 0;
 }
 
 /** Index of the first row that is not strictly after its predecessor, or -1 when sorted. */
 export function firstUnsorted(rows: ScoreRows): number {
-  const { queryId: q, targetId: t, length: n } = rows;
+  const q = idWords(rows.queryId), t = idWords(rows.targetId);
+  const n = rows.length;
   for (let i = 1; i < n; i++) {
-    if (q[i] < q[i - 1] || (q[i] === q[i - 1] && t[i] <= t[i - 1])) return i;
+    const c = compareIdAt(q, i, q, i - 1);
+    if (c < 0 || (c === 0 && compareIdAt(t, i, t, i - 1) <= 0)) return i;
   }
   return -1;
 }
@@ -144,19 +146,20 @@ export function firstUnsorted(rows: ScoreRows): number {
 export function sortRows(rows: ScoreRows): ScoreRows {
   const bad = firstUnsorted(rows);
   if (bad < 0) return rows;
-  const { queryId: q, targetId: t } = rows;
+  const q = idWords(rows.queryId), t = idWords(rows.targetId);
   const n = rows.length;
   const index = new Uint32Array(n);
   for (let i = 0; i < n; i++) index[i] = i;
-  index.sort((a, b) => comparePairs(q[a], t[a], q[b], t[b]));
+  index.sort((a, b) => compareIdAt(q, a, q, b) || compareIdAt(t, a, t, b));
   const sorted = gatherRows(rows, index, n);
   const dup = firstUnsorted(sorted);
-  if (dup >= 0) {
-    throw new RangeError(
-      `score rows: duplicate pair (query ${sorted.queryId[dup]}, target ${sorted.targetId[dup]})`,
-    );
-  }
+  if (dup >= 0) throw new RangeError(`score rows: duplicate pair ${pairText(sorted, dup)}`);
   return sorted;
+}
+
+/** True when row i is a neuron with itself. */
+export function isSelfRow(q: Uint32Array, t: Uint32Array, i: number): boolean {
+  return sameIdAt(q, i, t, i);
 }
 
 /**
@@ -165,8 +168,10 @@ export function sortRows(rows: ScoreRows): ScoreRows {
  */
 export class RowsBuilder {
   readonly components: boolean;
-  private q: Float64Array;
-  private t: Float64Array;
+  private q: BigInt64Array;
+  private t: BigInt64Array;
+  private qw: Uint32Array;
+  private tw: Uint32Array;
   private s: Float32Array;
   private f: Float32Array | undefined;
   private r: Float32Array | undefined;
@@ -175,8 +180,10 @@ export class RowsBuilder {
   constructor(components = false, initialCapacity = 1024) {
     const cap = Math.max(1, Math.floor(initialCapacity));
     this.components = components;
-    this.q = new Float64Array(cap);
-    this.t = new Float64Array(cap);
+    this.q = new BigInt64Array(cap);
+    this.t = new BigInt64Array(cap);
+    this.qw = idWords(this.q);
+    this.tw = idWords(this.t);
     this.s = new Float32Array(cap);
     this.f = components ? new Float32Array(cap) : undefined;
     this.r = components ? new Float32Array(cap) : undefined;
@@ -186,25 +193,42 @@ export class RowsBuilder {
     return this.n;
   }
 
-  push(queryId: number, targetId: number, score: number, forward?: number, reverse?: number): void {
-    const i = this.n;
-    if (i === this.q.length) this.grow(i * 2);
-    if (!Number.isSafeInteger(queryId) || !Number.isSafeInteger(targetId)) {
-      throw new RangeError(`RowsBuilder.push: ids must be safe integers, got (${queryId}, ${targetId})`);
+  /** One row by its ids (bigints: for tools and tests; hot loops use pushFrom). */
+  push(queryId: bigint, targetId: bigint, score: number, forward?: number, reverse?: number): void {
+    if (typeof queryId !== "bigint" || typeof targetId !== "bigint" || queryId < 0n || targetId < 0n || queryId >= 1n << 63n || targetId >= 1n << 63n) {
+      throw new RangeError(`RowsBuilder.push: ids must be integers from 0 to 2^63 - 1, got (${String(queryId)}, ${String(targetId)})`);
     }
+    const i = this.n;
+    if (i === this.s.length) this.grow(i * 2);
     this.q[i] = queryId;
     this.t[i] = targetId;
+    this.setScores(i, score, forward, reverse);
+  }
+
+  /**
+   * One row whose ids are ids[query] and ids[target] of an id column (given by its words),
+   * copied word by word: no BigInt is made. The column holds valid ids (checked when it was made).
+   */
+  pushFrom(ids: Uint32Array, query: number, target: number, score: number, forward?: number, reverse?: number): void {
+    const i = this.n;
+    if (i === this.s.length) this.grow(i * 2);
+    copyIdAt(this.qw, i, ids, query);
+    copyIdAt(this.tw, i, ids, target);
+    this.setScores(i, score, forward, reverse);
+  }
+
+  private setScores(i: number, score: number, forward: number | undefined, reverse: number | undefined): void {
     this.s[i] = score;
     // x - x is 0 only for finite x; checked after the float32 store so overflow to ±Infinity is caught too
-    if (this.s[i] - this.s[i] !== 0) throw nonFinite("score", score, queryId, targetId);
+    if (this.s[i] - this.s[i] !== 0) throw this.nonFinite(i, "score", score);
     if (this.components) {
       if (forward === undefined || reverse === undefined) {
         throw new RangeError("RowsBuilder.push: this builder keeps forward and reverse scores; both are required");
       }
       this.f![i] = forward;
       this.r![i] = reverse;
-      if (this.f![i] - this.f![i] !== 0) throw nonFinite("forward", forward, queryId, targetId);
-      if (this.r![i] - this.r![i] !== 0) throw nonFinite("reverse", reverse, queryId, targetId);
+      if (this.f![i] - this.f![i] !== 0) throw this.nonFinite(i, "forward", forward);
+      if (this.r![i] - this.r![i] !== 0) throw this.nonFinite(i, "reverse", reverse);
     }
     this.n = i + 1;
   }
@@ -217,7 +241,7 @@ export class RowsBuilder {
       throw new RangeError("RowsBuilder.append: rows lack forward and reverse scores");
     }
     const need = this.n + count;
-    if (need > this.q.length) this.grow(Math.max(need, this.q.length * 2));
+    if (need > this.s.length) this.grow(Math.max(need, this.s.length * 2));
     this.q.set(rows.queryId.subarray(start, end), this.n);
     this.t.set(rows.targetId.subarray(start, end), this.n);
     this.s.set(rows.score.subarray(start, end), this.n);
@@ -250,17 +274,25 @@ export class RowsBuilder {
   }
 
   private grow(cap: number): void {
-    const q = new Float64Array(cap);
+    const q = new BigInt64Array(cap);
     q.set(this.q.subarray(0, this.n));
     this.q = q;
-    const t = new Float64Array(cap);
+    this.qw = idWords(q);
+    const t = new BigInt64Array(cap);
     t.set(this.t.subarray(0, this.n));
     this.t = t;
+    this.tw = idWords(t);
     this.s = growF32(this.s, cap, this.n);
     if (this.components) {
       this.f = growF32(this.f!, cap, this.n);
       this.r = growF32(this.r!, cap, this.n);
     }
+  }
+
+  private nonFinite(i: number, name: string, v: number): RangeError {
+    return new RangeError(
+      `RowsBuilder.push: ${name} ${v} for (query ${formatIdAt(this.qw, i)}, target ${formatIdAt(this.tw, i)}) is not a finite float32; scores must be finite`,
+    );
   }
 }
 
@@ -268,10 +300,4 @@ function growF32(a: Float32Array, cap: number, n: number): Float32Array {
   const b = new Float32Array(cap);
   b.set(a.subarray(0, n));
   return b;
-}
-
-function nonFinite(name: string, v: number, q: number, t: number): RangeError {
-  return new RangeError(
-    `RowsBuilder.push: ${name} ${v} for (query ${q}, target ${t}) is not a finite float32; scores must be finite`,
-  );
 }

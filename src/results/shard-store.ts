@@ -38,6 +38,13 @@ export interface ShardRef {
 
 const SHARD_KEY = /^shards\/bin=([^/]+)\.parquet$/;
 
+/** The ref of a shard key (shards/bin=<bin>.parquet); RangeError for another key. */
+export function shardRef(key: string): ShardRef {
+  const m = SHARD_KEY.exec(key);
+  if (m === null) throw new RangeError(`not a shard key: ${key}`);
+  return { key, bin: m[1] };
+}
+
 /**
  * Every shards/bin=<bin>.parquet key under `storage` (a run root), ordered by bin:
  * numerically when all bins are integers, else as strings.

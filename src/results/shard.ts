@@ -32,11 +32,13 @@
  *
  * Scores are float32: the in-memory Float32Array store is Math.fround of the computed
  * double, which is also what the storage policy compares (see policy.ts). Non-finite
- * scores are refused. Ids must be integers within ±(2^53 - 1).
+ * scores are refused. Ids are int64 from 0 to 2^63 - 1 (negative ones are refused on read),
+ * held in BigInt64Array end to end: no id passes through a double.
  */
 import { createHash } from "node:crypto";
 import { parquetMetadataAsync, parquetRead, type FileMetaData, type SchemaElement } from "hyparquet";
 import { ByteWriter, ParquetWriter, type ColumnSource, type Writer } from "hyparquet-writer";
+import { compareIdAt, formatIdAt, idWords, isIdAt } from "../ids/index.ts";
 import { InputError } from "../nblast/errors.ts";
 import { allocRows, hasComponents, sortRows, validateRows, type ScoreRows } from "./rows.ts";
 import { toAsyncBuffer, type AsyncBuffer, type ShardSource } from "./source.ts";
@@ -141,14 +143,9 @@ function shardSchema(components: boolean): SchemaElement[] {
 }
 
 function columnSources(rows: ScoreRows, components: boolean): ColumnSource[] {
-  const ids = (a: Float64Array): BigInt64Array => {
-    const out = new BigInt64Array(a.length);
-    for (let i = 0; i < a.length; i++) out[i] = BigInt(a[i]);
-    return out;
-  };
   const cols: ColumnSource[] = [
-    { name: "query_id", data: ids(rows.queryId), encoding: "DELTA_BINARY_PACKED" },
-    { name: "target_id", data: ids(rows.targetId), encoding: "DELTA_BINARY_PACKED" },
+    { name: "query_id", data: rows.queryId, encoding: "DELTA_BINARY_PACKED" },
+    { name: "target_id", data: rows.targetId, encoding: "DELTA_BINARY_PACKED" },
     { name: "score", data: rows.score, encoding: "BYTE_STREAM_SPLIT" },
   ];
   if (components) {
@@ -167,10 +164,10 @@ export interface RowGroupInfo {
   rowStart: number;
   numRows: number;
   /** From column statistics; undefined when the writer left them out. */
-  minQuery: number | undefined;
-  maxQuery: number | undefined;
-  minTarget: number | undefined;
-  maxTarget: number | undefined;
+  minQuery: bigint | undefined;
+  maxQuery: bigint | undefined;
+  minTarget: bigint | undefined;
+  maxTarget: bigint | undefined;
 }
 
 export interface ShardInfo {
@@ -209,10 +206,11 @@ export async function openShard(src: ShardSource, source = "shard"): Promise<Ope
   let rowStart = 0;
   parquet.row_groups.forEach((rg, index) => {
     const numRows = Number(rg.num_rows);
-    const stat = (name: ColumnName, which: "min" | "max"): number | undefined => {
+    const stat = (name: ColumnName, which: "min" | "max"): bigint | undefined => {
       const st = rg.columns[columnIndex.get(name)!]?.meta_data?.statistics;
       const v = which === "min" ? (st?.min_value ?? st?.min) : (st?.max_value ?? st?.max);
-      return typeof v === "bigint" || typeof v === "number" ? Number(v) : undefined;
+      // INT64 statistics decode to bigint; anything else is not a usable bound (the group is then read)
+      return typeof v === "bigint" ? v : undefined;
     };
     rowGroups.push({
       index, rowStart, numRows,
@@ -272,7 +270,7 @@ export async function readRowGroup(shard: OpenShard, group: RowGroupInfo, opts: 
   const components = (opts.components ?? true) && shard.info.components;
   const n = group.numRows;
   const rows = allocRows(n, components);
-  const dest: Partial<Record<ColumnName, Float64Array | Float32Array>> = {
+  const dest: Partial<Record<ColumnName, BigInt64Array | Float32Array>> = {
     query_id: rows.queryId, target_id: rows.targetId, score: rows.score,
   };
   if (components) {
@@ -319,40 +317,42 @@ export async function readRowGroup(shard: OpenShard, group: RowGroupInfo, opts: 
 
 /** Copies values [from, to) of a decoded chunk to out[at...]; reports the first unusable value. */
 function copyColumn(
-  data: ArrayLike<unknown>, from: number, to: number, out: Float64Array | Float32Array, at: number,
+  data: ArrayLike<unknown>, from: number, to: number, out: BigInt64Array | Float32Array, at: number,
 ): { offset: number; what: string } | undefined {
   if (out instanceof Float32Array && data instanceof Float32Array) {
     out.set(data.subarray(from, to), at);
     return undefined;
   }
-  if (data instanceof BigInt64Array) {
-    for (let i = from; i < to; i++) {
-      const v = Number(data[i]);
-      if (v > Number.MAX_SAFE_INTEGER || v < -Number.MAX_SAFE_INTEGER) {
-        return { offset: i - from, what: `id ${data[i]} is beyond 2^53` };
-      }
-      out[at + i - from] = v;
+  if (out instanceof BigInt64Array && data instanceof BigInt64Array) {
+    // INT64 pages decode to BigInt64Array: a plain copy, then a sign check on the words
+    out.set(data.subarray(from, to), at);
+    const w = idWords(out);
+    for (let i = at; i < at + to - from; i++) {
+      if (!isIdAt(w, i)) return { offset: i - at, what: `id ${formatIdAt(w, i)} is negative (ids are 0 to 2^63 - 1)` };
     }
     return undefined;
   }
   for (let i = from; i < to; i++) {
     const v = data[i];
     if (v === null || v === undefined) return { offset: i - from, what: "null value" };
-    const x = Number(v);
-    if (out instanceof Float64Array && !Number.isSafeInteger(x)) {
-      return { offset: i - from, what: `id ${String(v)} is not an integer within 2^53` };
+    if (out instanceof BigInt64Array) {
+      if (typeof v === "bigint" && v < 0n) return { offset: i - from, what: `id ${v} is negative (ids are 0 to 2^63 - 1)` };
+      if (typeof v !== "bigint" || v >= 1n << 63n) return { offset: i - from, what: `id ${String(v)} is not an int64 from 0 to 2^63 - 1` };
+      out[at + i - from] = v;
+    } else {
+      out[at + i - from] = Number(v);
     }
-    out[at + i - from] = x;
   }
   return undefined;
 }
 
 function checkGroup(rows: ScoreRows, group: RowGroupInfo, source: string): void {
-  const { queryId: q, targetId: t } = rows;
+  const q = idWords(rows.queryId), t = idWords(rows.targetId);
   for (let i = 1; i < rows.length; i++) {
-    if (q[i] < q[i - 1] || (q[i] === q[i - 1] && t[i] <= t[i - 1])) {
+    const c = compareIdAt(q, i, q, i - 1);
+    if (c < 0 || (c === 0 && compareIdAt(t, i, t, i - 1) <= 0)) {
       throw new InputError(
-        `row ${group.rowStart + i}: pair (${q[i]}, ${t[i]}) is not after (${q[i - 1]}, ${t[i - 1]}); shards are sorted by (query_id, target_id) without duplicates`,
+        `row ${group.rowStart + i}: pair (${formatIdAt(q, i)}, ${formatIdAt(t, i)}) is not after (${formatIdAt(q, i - 1)}, ${formatIdAt(t, i - 1)}); shards are sorted by (query_id, target_id) without duplicates`,
         { source },
       );
     }
@@ -384,11 +384,12 @@ export async function readShardRowGroups(
   opts: StreamOptions = {},
 ): Promise<ShardInfo> {
   const shard = isOpenShard(src) ? src : await openShard(src, opts.source);
-  let lastQ = -Infinity;
-  let lastT = -Infinity;
+  let lastQ = -1n; // below every id
+  let lastT = -1n;
   for (const group of shard.info.rowGroups) {
     if (group.numRows === 0 || opts.skip?.(group)) continue;
     const rows = await readRowGroup(shard, group, opts);
+    // one pair of bigints per group, not per row
     const q0 = rows.queryId[0], t0 = rows.targetId[0];
     if (q0 < lastQ || (q0 === lastQ && t0 <= lastT)) {
       throw new InputError(`row group ${group.index} starts at (${q0}, ${t0}), not after the previous group's last pair`, {

@@ -10,21 +10,22 @@
  * two groups; the asTarget side must look at every group whose target range covers the
  * neuron, which is nearly all of them. At most `concurrency` row groups are held at once.
  */
+import { MAX_ID, idKey, idWords, isKeyAt } from "../ids/index.ts";
 import { InputError } from "../nblast/errors.ts";
 import type { Storage } from "../storage/types.ts";
 import { readShardRowGroups, type RowGroupInfo } from "./shard.ts";
 import { mapLimit } from "./map-limit.ts";
-import { listShards, openStorageShard } from "./shard-store.ts";
+import { listShards, openStorageShard, shardRef } from "./shard-store.ts";
 
 export interface Match {
-  queryId: number;
-  targetId: number;
+  queryId: bigint;
+  targetId: bigint;
   /** The stored float32 score. */
   score: number;
 }
 
 export interface TopMatches {
-  neuronId: number;
+  neuronId: bigint;
   /** Best first: score descending, ties by target id ascending. */
   asQuery: Match[];
   /** Best first: score descending, ties by query id ascending. */
@@ -39,19 +40,24 @@ export interface TopOptions {
   includeSelf?: boolean;
   /** Shards read at once (default 4). */
   concurrency?: number;
+  /** Only these shard keys (a run's verified done shards); default every shards/bin=*.parquet. */
+  shards?: readonly string[];
 }
 
-export async function topMatches(storage: Storage, neuronId: number, n: number, opts: TopOptions = {}): Promise<TopMatches> {
-  if (!Number.isSafeInteger(neuronId)) throw new InputError(`neuron id must be an integer, got ${neuronId}`);
+export async function topMatches(storage: Storage, neuronId: bigint, n: number, opts: TopOptions = {}): Promise<TopMatches> {
+  if (typeof neuronId !== "bigint" || neuronId < 0n || neuronId > MAX_ID) {
+    throw new InputError(`neuron id must be an integer from 0 to 2^63 - 1, got ${String(neuronId)}`);
+  }
   if (!Number.isSafeInteger(n) || n < 1) throw new InputError(`number of matches must be a positive integer, got ${n}`);
-  const shards = await listShards(storage);
+  const shards = opts.shards === undefined ? await listShards(storage) : opts.shards.map(shardRef);
   if (shards.length === 0) throw new InputError(`no shards/bin=*.parquet found`, { source: storage.uri });
   const includeSelf = opts.includeSelf ?? false;
   const asQuery = new Best(n);
   const asTarget = new Best(n);
   let read = 0;
   let skipped = 0;
-  const covers = (lo: number | undefined, hi: number | undefined): boolean =>
+  const key = idKey(neuronId);
+  const covers = (lo: bigint | undefined, hi: bigint | undefined): boolean =>
     !(lo !== undefined && neuronId < lo) && !(hi !== undefined && neuronId > hi);
   const skip = (g: RowGroupInfo): boolean => {
     const s = !covers(g.minQuery, g.maxQuery) && !covers(g.minTarget, g.maxTarget);
@@ -63,14 +69,16 @@ export async function topMatches(storage: Storage, neuronId: number, n: number, 
   await mapLimit(shards, opts.concurrency ?? 4, async (ref) => {
     const shard = await openStorageShard(storage, ref.key);
     await readShardRowGroups(shard, (rows) => {
-      const { queryId: q, targetId: t, score: s, length: len } = rows;
+      const { score: s, length: len } = rows;
+      const q = idWords(rows.queryId), t = idWords(rows.targetId);
       for (let i = 0; i < len; i++) {
-        const isQuery = q[i] === neuronId;
-        const isTarget = t[i] === neuronId;
+        const isQuery = isKeyAt(q, i, key);
+        const isTarget = isKeyAt(t, i, key);
         if (!isQuery && !isTarget) continue;
         if (isQuery && isTarget && !includeSelf) continue;
-        if (isQuery) asQuery.offer(s[i], t[i], q[i]);
-        if (isTarget) asTarget.offer(s[i], q[i], t[i]);
+        // bigints only for the neuron's own rows
+        if (isQuery) asQuery.offer(s[i], rows.targetId[i], neuronId);
+        if (isTarget) asTarget.offer(s[i], rows.queryId[i], neuronId);
       }
     }, { components: false, skip });
   });
@@ -88,17 +96,17 @@ export async function topMatches(storage: Storage, neuronId: number, n: number, 
 /** The n best (score desc, other id asc) offers, kept sorted in fixed typed arrays. */
 class Best {
   private readonly score: Float64Array;
-  private readonly other: Float64Array;
-  private readonly self: Float64Array;
+  private readonly other: BigInt64Array;
+  private readonly self: BigInt64Array;
   private len = 0;
 
   constructor(n: number) {
     this.score = new Float64Array(n);
-    this.other = new Float64Array(n);
-    this.self = new Float64Array(n);
+    this.other = new BigInt64Array(n);
+    this.self = new BigInt64Array(n);
   }
 
-  offer(score: number, other: number, self: number): void {
+  offer(score: number, other: bigint, self: bigint): void {
     const cap = this.score.length;
     if (this.len === cap && !before(score, other, this.score[cap - 1], this.other[cap - 1])) return;
     let i = this.len < cap ? this.len++ : cap - 1;
@@ -113,13 +121,13 @@ class Best {
     this.self[i] = self;
   }
 
-  list<T>(make: (other: number, self: number, score: number) => T): T[] {
+  list<T>(make: (other: bigint, self: bigint, score: number) => T): T[] {
     const out: T[] = [];
     for (let i = 0; i < this.len; i++) out.push(make(this.other[i], this.self[i], this.score[i]));
     return out;
   }
 }
 
-function before(s1: number, o1: number, s2: number, o2: number): boolean {
+function before(s1: number, o1: bigint, s2: number, o2: bigint): boolean {
   return s1 > s2 || (s1 === s2 && o1 < o2);
 }

@@ -69,7 +69,7 @@ export function generateFragmentSet(n: number, seed: number, shape: FragmentShap
     if (ids.has(id)) continue;
     ids.add(id);
     const cable = Math.round(drawCable(rng, shape) * 1000) / 1000;
-    out.push({ id, name: `frag-${id}`, cable, points: pointsForCable(rng, cable) });
+    out.push({ id: BigInt(id), name: `frag-${id}`, cable, points: pointsForCable(rng, cable) });
   }
   return out;
 }

@@ -71,13 +71,13 @@ export function generateSwcSet(
   n: number,
   seed: number,
   options: SwcSetOptions = {},
-): { id: number; name: string; cable: number; swc: string }[] {
+): { id: bigint; name: string; cable: number; swc: string }[] {
   const set = generateFragmentSet(n, seed, options.shape ?? FAFB_FRAGMENTS);
   const rng = new Rng(seed ^ 0x5bd1e995);
   const box = options.box ?? 100;
   return set.map((x) => {
     const origin: [number, number, number] = [rng.next() * box, rng.next() * box, rng.next() * box];
-    return { id: x.id, name: x.name, cable: x.cable, swc: randomWalkSwc(x.cable, x.id, { ...options, origin }) };
+    return { id: x.id, name: x.name, cable: x.cable, swc: randomWalkSwc(x.cable, Number(x.id) /* below 2^31 here: a seed */, { ...options, origin }) };
   });
 }
 

@@ -18,6 +18,7 @@
  * and the self-score and tree lists live in SharedArrayBuffers: every thread reads the
  * same ones.
  */
+import { formatIdAt, idWords, searchIdAt } from "../ids/index.ts";
 import { isSymmetricMode } from "../nblast/modes.ts";
 import type { BinWork } from "../plan/work.ts";
 
@@ -39,20 +40,6 @@ export interface BinLayout {
   readonly pairs: number;
 }
 
-/** Position of `x` in the ascending list `a`, or -1. */
-export function indexOfSorted(a: ArrayLike<number>, x: number): number {
-  let lo = 0;
-  let hi = a.length - 1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >>> 1;
-    const v = a[mid];
-    if (v < x) lo = mid + 1;
-    else if (v > x) hi = mid - 1;
-    else return mid;
-  }
-  return -1;
-}
-
 function sharedInt32(values: ArrayLike<number>): Int32Array {
   const a = new Int32Array(new SharedArrayBuffer(4 * Math.max(1, values.length)), 0, values.length);
   a.set(values);
@@ -62,9 +49,11 @@ function sharedInt32(values: ArrayLike<number>): Int32Array {
 export function planBinLayout(work: BinWork): BinLayout {
   const { neurons, queries, targets, diagonal } = work;
   const upper = work.layout === "upper";
-  const local = (id: number): number => {
-    const i = indexOfSorted(neurons, id);
-    if (i < 0) throw new Error(`bin ${work.index}: neuron ${id} is not in the bin's neuron list`);
+  // Ids are compared through their words: no BigInt per row or column.
+  const nw = idWords(neurons), qw = idWords(queries), tw = idWords(targets);
+  const local = (list: Uint32Array, pos: number): number => {
+    const i = searchIdAt(nw, neurons.length, list, pos);
+    if (i < 0) throw new Error(`bin ${work.index}: neuron ${formatIdAt(list, pos)} is not in the bin's neuron list`);
     return i;
   };
 
@@ -80,7 +69,7 @@ export function planBinLayout(work: BinWork): BinLayout {
   const colList: number[] = [];
   for (const [a, b] of merged) {
     starts.push(colList.length);
-    for (let j = a; j < b; j++) colList.push(local(targets[j]));
+    for (let j = a; j < b; j++) colList.push(local(tw, j));
   }
   const kOf = (pos: number): number => {
     let lo = 0;
@@ -108,15 +97,16 @@ export function planBinLayout(work: BinWork): BinLayout {
       const k1 = kOf(c1 - 1) + 1;
       let selfK = -1;
       if (!upper && !diagonal) {
-        const self = indexOfSorted(targets, queries[i]);
+        const self = searchIdAt(tw, targets.length, qw, i);
         if (self >= first && self < c1) selfK = kOf(self);
       }
-      rows.push(local(queries[i]), k0, k1, selfK);
+      rows.push(local(qw, i), k0, k1, selfK);
       pairs += k1 - k0 - (selfK >= 0 ? 1 : 0);
     }
     blockRows.push([e0, rows.length / 4]);
   }
 
+  const sw = idWords(work.selfScores);
   const itemPairs = Math.max(MIN_ITEM_PAIRS, Math.ceil(pairs / TARGET_ITEMS));
   const square = isSymmetricMode(work.normalization);
   const items: number[] = [];
@@ -149,7 +139,7 @@ export function planBinLayout(work: BinWork): BinLayout {
     }
   }
   return {
-    selfIdx: sharedInt32(work.selfScores.map(local)),
+    selfIdx: sharedInt32(Array.from({ length: work.selfScores.length }, (_, k) => local(sw, k))),
     rows: sharedInt32(rows),
     items: sharedInt32(items),
     itemCount: items.length / 4,
@@ -183,6 +173,7 @@ export function neededTrees(
 /** Pairs of the plan in bin `work` (as planBinLayout counts them), without building anything. */
 export function binPairCount(work: BinWork): number {
   const { queries, targets, diagonal } = work;
+  const qw = idWords(queries), tw = idWords(targets);
   const upper = work.layout === "upper";
   let pairs = 0;
   for (const b of work.blocks) {
@@ -192,7 +183,7 @@ export function binPairCount(work: BinWork): number {
       pairs += (r1 - r0) * (c1 - c0);
       if (!diagonal) {
         for (let i = r0; i < r1; i++) {
-          const self = indexOfSorted(targets, queries[i]);
+          const self = searchIdAt(tw, targets.length, qw, i);
           if (self >= c0 && self < c1) pairs--;
         }
       }

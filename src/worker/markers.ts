@@ -112,18 +112,40 @@ export async function checkDone(
     if (size !== marker.shard.bytes) return { state: "stale", reason: `${marker.shard.key} is missing or of another size` };
     return { state: "done", marker };
   }
-  let bytes: Uint8Array;
-  try {
-    bytes = await run.get(marker.shard.key);
-  } catch (err) {
-    if (err instanceof NotFoundError) return { state: "stale", reason: `${marker.shard.key} is missing` };
-    throw err;
+  const size = await run.size(marker.shard.key);
+  if (size === undefined) return { state: "stale", reason: `${marker.shard.key} is missing` };
+  if (size !== marker.shard.bytes) {
+    return { state: "stale", reason: `${marker.shard.key} has ${size} bytes, its done marker ${doneKey(bin)} records ${marker.shard.bytes}` };
   }
-  const sha = createHash("sha256").update(bytes).digest("hex");
-  if (bytes.length !== marker.shard.bytes || sha !== marker.shard.sha256) {
-    return { state: "stale", reason: `${marker.shard.key} does not match its done marker (sha256 ${sha})` };
+  const sha = await hashObject(run, marker.shard.key, size);
+  if (sha === undefined) return { state: "stale", reason: `${marker.shard.key} is missing` };
+  if (sha !== marker.shard.sha256) {
+    return {
+      state: "stale",
+      reason: `${marker.shard.key} does not match its done marker: sha256 ${sha}, ${doneKey(bin)} records ${marker.shard.sha256}`,
+    };
   }
   return { state: "done", marker };
+}
+
+/** Bytes hashed per ranged read: a shard is never held whole for its checksum. */
+const HASH_CHUNK = 16 << 20;
+
+/** sha256 (hex) of an object of `size` bytes, read in ranges; undefined when it is gone. */
+export async function hashObject(storage: Storage, key: string, size: number): Promise<string | undefined> {
+  const hash = createHash("sha256");
+  try {
+    for (let at = 0; at < size; ) {
+      const chunk = await storage.getRange(key, at, Math.min(HASH_CHUNK, size - at));
+      if (chunk.length === 0) return `(none: the file ended at byte ${at})`; // shrank while read: never matches
+      hash.update(chunk);
+      at += chunk.length;
+    }
+  } catch (err) {
+    if (err instanceof NotFoundError) return undefined;
+    throw err;
+  }
+  return hash.digest("hex");
 }
 
 export async function readFailed(run: Storage, bin: number): Promise<FailedMarker | undefined> {

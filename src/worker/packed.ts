@@ -3,7 +3,7 @@
  * instead of a copy each. Layout (little-endian, like the cache):
  *
  *   offsets  float64 x (n + 1)   first point of neuron i; offsets[n] = total points
- *   ids      float64 x n         neuron ids, ascending
+ *   ids      int64 x n           neuron ids, ascending (exact to 2^63 - 1)
  *   points   value x 3T          xyz, neuron after neuron
  *   vect     value x 3T          unit tangents
  *   alpha    value x T
@@ -13,6 +13,7 @@
  *
  * The bin's k-d trees get a second shared block (TreeBlock, below).
  */
+import { idWords } from "../ids/index.ts";
 import { preparedTargetBytes } from "../nblast/score.ts";
 import type { Dotprops } from "../nblast/types.ts";
 
@@ -27,7 +28,9 @@ export interface PackedNeurons {
 /** What a thread (or the main thread) sees of a packed block. */
 export interface PackedViews {
   readonly offsets: Float64Array;
-  readonly ids: Float64Array;
+  readonly ids: BigInt64Array;
+  /** The words of `ids` (src/ids/words.ts): what the threads copy into their rows. */
+  readonly idWords: Uint32Array;
   readonly points: Float32Array | Float64Array;
   readonly vect: Float32Array | Float64Array;
   readonly alpha: Float32Array | Float64Array;
@@ -39,15 +42,15 @@ export function packedBytes(count: number, totalPoints: number, bpv: 4 | 8): num
 }
 
 /** An empty block for neurons of the given point counts (ids and offsets filled in). */
-export function allocPacked(ids: ArrayLike<number>, pointCounts: ArrayLike<number>, bpv: 4 | 8): PackedNeurons {
+export function allocPacked(ids: BigInt64Array, pointCounts: ArrayLike<number>, bpv: 4 | 8): PackedNeurons {
   const count = ids.length;
   let total = 0;
   for (let i = 0; i < count; i++) total += pointCounts[i];
   const packed: PackedNeurons = { buffer: new SharedArrayBuffer(packedBytes(count, total, bpv)), count, totalPoints: total, bpv };
   const v = packedViews(packed);
+  v.ids.set(ids);
   let at = 0;
   for (let i = 0; i < count; i++) {
-    v.ids[i] = ids[i];
     v.offsets[i] = at;
     at += pointCounts[i];
   }
@@ -60,9 +63,11 @@ export function packedViews(p: PackedNeurons): PackedViews {
   const head = 8 * (2 * count + 1);
   const values = (at: number, n: number): Float32Array | Float64Array =>
     bpv === 4 ? new Float32Array(buffer, at, n) : new Float64Array(buffer, at, n);
+  const ids = new BigInt64Array(buffer, 8 * (count + 1), count);
   return {
     offsets: new Float64Array(buffer, 0, count + 1),
-    ids: new Float64Array(buffer, 8 * (count + 1), count),
+    ids,
+    idWords: idWords(ids),
     points: values(head, 3 * t),
     vect: values(head + 3 * t * bpv, 3 * t),
     alpha: values(head + 6 * t * bpv, t),

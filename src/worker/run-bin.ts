@@ -172,15 +172,16 @@ async function runBinIn(session: WorkerSession, opts: RunBinOptions, started: nu
   }
 }
 
-/** The bin's neurons (ascending ids) into one shared block, with as few ranged reads as the cache allows. */
-async function loadNeurons(cache: CacheReader, ids: readonly number[], signal: AbortSignal | undefined): Promise<PackedNeurons> {
+/**
+ * The bin's neurons (ascending ids) into one shared block, with as few ranged reads as the
+ * cache allows; every read is checked neuron by neuron against the cache's checksums (a
+ * damaged neuron fails the bin with a CacheIntegrityError naming it).
+ */
+async function loadNeurons(cache: CacheReader, ids: BigInt64Array, signal: AbortSignal | undefined): Promise<PackedNeurons> {
   const n = ids.length;
-  const index = new Int32Array(n);
-  const missing: number[] = [];
-  for (let i = 0; i < n; i++) {
-    index[i] = cache.indexOf(ids[i]);
-    if (index[i] < 0) missing.push(ids[i]);
-  }
+  const index = cache.positionsOf(ids);
+  const missing: bigint[] = [];
+  for (let i = 0; i < n; i++) if (index[i] < 0) missing.push(ids[i]);
   if (missing.length > 0) {
     const shown = missing.slice(0, 5).join(", ") + (missing.length > 5 ? ` and ${missing.length - 5} more` : "");
     throw new InputError(

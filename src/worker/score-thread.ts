@@ -129,7 +129,7 @@ function withPair<T>(s: BinState, q: number, t: number, fn: () => T): T {
 function pairsPhase(s: BinState): void {
   const m = s.msg;
   const { rows: entries, items, itemCount, cols, selfs, smat, useAlpha, mode, upper, diagonal, components, minScore } = m;
-  const ids = s.views.ids;
+  const ids = s.views.idWords;
   const symmetric = isSymmetricMode(mode);
   const rows = new RowsBuilder(components, 1024);
   // Every thread's last act in phase 1 was an Atomics.add on this counter, after its writes
@@ -150,28 +150,27 @@ function pairsPhase(s: BinState): void {
       const k1 = Math.min(c1, entries[4 * e + 2]);
       if (k0 >= k1) continue;
       const qd = asQuery(s, q);
-      const qid = ids[q];
       const sq = selfs[q];
       for (let k = k0; k < k1; k++) {
         if (aborted(s)) return reply({ type: "aborted", seq: m.seq });
         const t = cols[k];
         if (t === q && !diagonal) continue;
-        const tid = ids[t];
         const st = selfs[t];
         // The self pair's forward score is the self score, when the bin has it.
         const fwd = t === q && sq === sq ? sq : withPair(s, q, t, () => rawScore(qd, prep(s, t), smat, useAlpha));
         const rev = !symmetric ? NaN : t === q ? fwd : withPair(s, t, q, () => rawScore(asQuery(s, t), prep(s, q), smat, useAlpha));
         const score = combineScores(mode, fwd, rev, sq, st);
         // NaN passes the filter so that RowsBuilder refuses it, naming the pair.
+        // Rows get the ids by local index, copied word by word (src/ids/words.ts).
         if (keep(score)) {
-          if (components) rows.push(qid, tid, score, fwd / sq, rev / st);
-          else rows.push(qid, tid, score);
+          if (components) rows.pushFrom(ids, q, t, score, fwd / sq, rev / st);
+          else rows.pushFrom(ids, q, t, score);
         }
         if (upper && t !== q) {
           const back = combineScores(mode, rev, fwd, st, sq);
           if (keep(back)) {
-            if (components) rows.push(tid, qid, back, rev / st, fwd / sq);
-            else rows.push(tid, qid, back);
+            if (components) rows.pushFrom(ids, t, q, back, rev / st, fwd / sq);
+            else rows.pushFrom(ids, t, q, back);
           }
         }
         done++;

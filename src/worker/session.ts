@@ -73,7 +73,7 @@ export class WorkerSession {
     const m = this.manifest;
     const remote = this.openCacheStorage(m.cache.uri);
     const local = await localCacheCopy(remote, this.cacheDir);
-    const reader = await openCache(local);
+    const reader = await openCache(local, local === remote ? {} : { copyOf: remote.uri });
     checkCache(m, reader.checksum);
     return reader;
   }

@@ -9,7 +9,7 @@ import { buildTestCache, mergedRows, planRun, referenceRows, rowsDiff, tempDir, 
 
 let work: Awaited<ReturnType<typeof tempDir>>;
 let cache: CacheReader;
-let ids: number[];
+let ids: bigint[];
 
 beforeAll(async () => {
   work = await tempDir("local");
@@ -49,11 +49,11 @@ describe("runLocal", () => {
     const m = await planRun(run, cache, {
       bins: 4,
       normalization: "normalized",
-      extra: [{ id: 999, points: 400, cable: 400 }],
-      queryIds: [...ids, 999],
+      extra: [{ id: 999n, points: 400, cable: 400 }],
+      queryIds: [...ids, 999n],
       targetIds: ids,
     });
-    const bad = m.work.bins.map((_, b) => b).filter((b) => binWork(m, b).neurons.includes(999));
+    const bad = m.work.bins.map((_, b) => b).filter((b) => binWork(m, b).neurons.includes(999n));
     expect(bad.length).toBeGreaterThan(0);
     expect(bad.length).toBeLessThan(4);
     const s = await runLocal({ run, threads: 2 });
@@ -72,7 +72,7 @@ describe("runLocal", () => {
     // the good bins hold exactly their pairs' reference rows; only the failed bins' pairs are missing
     const rows = await mergedRows(run);
     const want = await referenceRows(cache, { bins: 1, normalization: "normalized" });
-    const key = (q: number, t: number): string => `${q},${t}`;
+    const key = (q: bigint, t: bigint): string => `${q},${t}`;
     const wantByPair = new Map(Array.from(want.score, (s, i) => [key(want.queryId[i], want.targetId[i]), s]));
     const stored = new Set<string>();
     for (let i = 0; i < rows.length; i++) {
@@ -81,7 +81,7 @@ describe("runLocal", () => {
       stored.add(k);
     }
     const missing = new Set<string>();
-    for (const b of bad) forEachPair(binWork(m, b), (q, t) => (q === 999 ? undefined : missing.add(key(q, t))));
+    for (const b of bad) forEachPair(binWork(m, b), (q, t) => (q === 999n ? undefined : missing.add(key(q, t))));
     expect(stored.size + missing.size).toBe(want.length);
     for (const k of missing) expect(stored.has(k)).toBe(false);
   });

@@ -14,7 +14,7 @@ const PARAMS: DotpropsParams = { scale: 1, simplify: undefined, resample: 1, k: 
 
 let work: Awaited<ReturnType<typeof tempDir>>;
 let sources: NeuronSource[];
-let direct: Map<number, LoadedNeuron>;
+let direct: Map<bigint, LoadedNeuron>;
 let f64: CacheReader;
 let f32: CacheReader;
 const progress: BuildProgress[] = [];
@@ -44,7 +44,7 @@ describe("round trip", () => {
     expect(sources.length).toBe(20);
     expect(f64.count).toBe(20);
     const ids = [...f64.neurons.ids];
-    expect(ids).toEqual(sources.map((s) => s.id).sort((a, b) => a - b));
+    expect(ids).toEqual(sources.map((s) => s.id).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)));
     for (let i = 0; i < f64.count; i++) {
       const d = direct.get(f64.neurons.ids[i])!;
       expect(f64.neurons.names[i]).toBe(d.name);
@@ -113,7 +113,8 @@ describe("round trip", () => {
     const v = await verifyCache(new LocalStorage(join(work.path, "f32")));
     expect(v.sha256).toBe(f32.checksum);
     const info = cacheInfo(f32);
-    expect(info).toContain("version 1");
+    expect(info).toContain("version 2");
+    expect(info).toContain("checksums  sha256-128 per neuron");
     expect(info).toContain("float32");
     expect(info).toContain("resample=1 k=5");
     expect(info).toContain(f32.checksum);
@@ -168,8 +169,9 @@ describe("ranged reads", () => {
   it("looks neurons up by id", async () => {
     const id = f64.neurons.ids[5];
     expect(f64.indexOf(id)).toBe(5);
-    expect(f64.indexOf(-12345.5)).toBe(-1);
-    await expect(f64.read(-12345.5)).rejects.toThrow(/no neuron with id -12345.5/);
+    expect(f64.indexOf(12345n)).toBe(-1);
+    await expect(f64.read(12345n)).rejects.toThrow(/no neuron with id 12345/);
+    expect([...f64.positionsOf(BigInt64Array.from([f64.neurons.ids[2], f64.neurons.ids[19], 12345n]))]).toEqual([2, 19, -1]);
   });
 });
 

@@ -1,7 +1,9 @@
 import { cp, readFile, rm, truncate, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildCache, openCache, verifyCache } from "../../src/cache/index.ts";
+import { createHash } from "node:crypto";
+import { fileURLToPath } from "node:url";
+import { CacheIntegrityError, buildCache, openCache, verifyCache } from "../../src/cache/index.ts";
 import { collectInputs } from "../../src/inputs/index.ts";
 import { InputError } from "../../src/nblast/errors.ts";
 import { LocalStorage } from "../../src/storage/local.ts";
@@ -78,18 +80,37 @@ describe("a damaged cache is refused with a message naming it and what is wrong"
     expect(await refusal(openCache(new LocalStorage(dir)))).toMatch(/index\.bin has 100 bytes/);
   });
 
-  it("bad magic", async () => {
+  it("any changed byte of index.bin: its sha256 in cache.json is checked on every open", async () => {
+    const dir = await damaged(async (d) => {
+      const b = await readFile(join(d, "index.bin"));
+      b[200] ^= 4; // inside the first record
+      await writeFile(join(d, "index.bin"), b);
+    });
+    expect(await refusal(openCache(new LocalStorage(dir)))).toMatch(/index\.bin is damaged \(sha256 [0-9a-f]{64}, cache\.json says [0-9a-f]{64}\); rebuild the cache/);
+  });
+
+  it("bad magic, with cache.json's index checksum made to agree", async () => {
     const dir = await damaged(async (d) => {
       const b = await readFile(join(d, "index.bin"));
       b[0] = 0x58;
       await writeFile(join(d, "index.bin"), b);
+      const sha = createHash("sha256").update(b).digest("hex");
+      await editJson(join(d, "cache.json"), (j) => ((j.files as Record<string, { sha256: string }>)["index.bin"].sha256 = sha));
     });
     expect(await refusal(openCache(new LocalStorage(dir)))).toMatch(/index\.bin is not a dotprops cache index \(bad magic\)/);
   });
 
   it("another format version", async () => {
-    const dir = await damaged((d) => editJson(join(d, "cache.json"), (j) => (j.version = 2)));
-    expect(await refusal(openCache(new LocalStorage(dir)))).toMatch(/cache format version 2; this program reads version 1/);
+    const dir = await damaged((d) => editJson(join(d, "cache.json"), (j) => (j.version = 3)));
+    expect(await refusal(openCache(new LocalStorage(dir)))).toMatch(/cache format version 3; this program reads version 2 \(rebuild it with this version/);
+  });
+
+  it("a version 1 cache (ids as doubles, no per-neuron checksums) is refused with how to rebuild it", async () => {
+    const v1 = fileURLToPath(new URL("../fixtures/format-v1/cache", import.meta.url));
+    const msg = await refusal(openCache(new LocalStorage(v1)));
+    expect(msg).toContain(v1);
+    expect(msg).toMatch(/cache format version 1 was written by an older nblast-fanout: its ids stop at 2\^53 and its reads cannot be verified/);
+    expect(msg).toMatch(/rebuild it with this version: `nblast-fanout cache build --input YOUR_INPUTS --out /);
   });
 
   it("another format", async () => {
@@ -107,16 +128,28 @@ describe("a damaged cache is refused with a message naming it and what is wrong"
     expect(await refusal(openCache(new LocalStorage(dir)))).toMatch(/index\.bin does not match cache\.json/);
   });
 
-  it("one changed byte in the data: opens, but verify refuses it", async () => {
+  it("one changed byte in a neuron's data: opens, but every read of that neuron fails naming it, and verify names it", async () => {
+    const reader0 = await openCache(new LocalStorage(good));
+    const { offsets, ids, names } = reader0.neurons;
     const dir = await damaged(async (d) => {
       const b = await readFile(join(d, "dotprops.bin"));
-      b[b.length - 20] ^= 1;
+      b[offsets[1] + 100] ^= 1; // inside neuron 1's points
       await writeFile(join(d, "dotprops.bin"), b);
     });
-    await openCache(new LocalStorage(dir));
+    const reader = await openCache(new LocalStorage(dir));
+    await reader.readRange(0, 1);
+    await reader.readRange(2, 3);
+    const err = await reader.readRange(0, 3).then(() => undefined, (e: unknown) => e);
+    expect(err).toBeInstanceOf(CacheIntegrityError);
+    expect((err as CacheIntegrityError).neuronId).toBe(ids[1]);
+    expect((err as Error).message).toContain(`cache ${dir} is damaged: neuron ${ids[1]} (${names[1]}) does not match its checksum`);
+    expect((err as Error).message).toMatch(/cache info --verify .*cache build/);
+    expect(await refusal(reader.read(ids[1]))).toContain(`neuron ${ids[1]} (${names[1]})`);
+    // Unchecked reads still work (for tools that check otherwise).
+    expect((await reader.readRange(1, 2, { verify: false })).length).toBe(1);
     const msg = await refusal(verifyCache(new LocalStorage(dir)));
     expect(msg).toContain(dir);
-    expect(msg).toMatch(/checksum mismatch/);
+    expect(msg).toMatch(new RegExp(`checksum mismatch: .*damaged neuron\\(s\\): ${ids[1]} \\(${names[1]}\\)`));
   });
 
   it("data truncated under an open reader: the read is refused", async () => {

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildCache, localCacheCopy, openCache, verifyCache } from "../../src/cache/index.ts";
 import { collectInputs } from "../../src/inputs/index.ts";
 import type { NeuronSource } from "../../src/inputs/index.ts";
+import { InputError } from "../../src/nblast/errors.ts";
 import type { DotpropsParams } from "../../src/nblast/types.ts";
 import { LocalStorage } from "../../src/storage/local.ts";
 import { openStorage } from "../../src/storage/open.ts";
@@ -86,6 +87,25 @@ describe("a cache on S3", () => {
     const b = await (await openCache(local)).readAll();
     for (let i = 0; i < 20; i++) expect(sameBits(a[i].vect, b[i].vect)).toBe(true);
     expect(await readFile(join(copy.uri, "cache.json"), "utf8")).toBe(new TextDecoder().decode(await s3.get("cache.json")));
+  });
+
+  it("a damaged S3 copy is refused on arrival, naming the neuron, and leaves no copy behind", async () => {
+    const bad = openStorage("s3://data/caches/fc20-damaged", { s3Client: fx.s3 });
+    for (const key of ["dotprops.bin", "index.bin", "report.json", "cache.json"]) {
+      const bytes = new Uint8Array(await s3.get(key));
+      if (key === "dotprops.bin") {
+        const r = await openCache(s3);
+        bytes[r.neurons.offsets[7] + 40] ^= 0x20; // in neuron 7's points
+      }
+      await bad.put(key, bytes);
+    }
+    const reader = await openCache(s3);
+    const cacheDir = join(work.path, "host-cache-damaged");
+    const err = await localCacheCopy(bad, cacheDir).then(() => undefined, (e: unknown) => e);
+    expect(err).toBeInstanceOf(InputError);
+    expect((err as Error).message).toMatch(/checksum mismatch/);
+    expect((err as Error).message).toContain(`damaged neuron(s): ${reader.neurons.ids[7]} (${reader.neurons.names[7]})`);
+    expect(await readdir(cacheDir)).toEqual([]); // neither a copy nor its scratch folder
   });
 
   it("a local cache is used where it is", async () => {

@@ -16,13 +16,6 @@ import type { Storage } from "../../src/storage/types.ts";
 import { DONE_FORMAT, MARKER_VERSION, doneKey, type DoneMarker } from "../../src/worker/markers.ts";
 import { Rng } from "../../src/synth/rng.ts";
 
-/**
- * A plan id from a bigint: today's plans hold ids as numbers (below 2^53); with the 64-bit
- * ids of the `ids` branch this becomes `(x) => x` (the one line to change when merging).
- */
-export const toPlanId = (x: bigint): PlanNeuron["id"] => Number(x);
-/** Whether plans, shards and the shard reader hold ids beyond 2^53 (after the ids merge). */
-export const BIG_IDS = typeof toPlanId(1n) === "bigint";
 
 export interface SyntheticSpec {
   neurons: number;
@@ -38,7 +31,7 @@ export interface SyntheticSpec {
 export function syntheticManifest(spec: SyntheticSpec): RunManifest {
   const first = spec.firstId ?? 1_000_000_000_000n;
   const step = BigInt(spec.step ?? 7);
-  const neurons: PlanNeuron[] = Array.from({ length: spec.neurons }, (_, i) => ({ id: toPlanId(first + BigInt(i) * step), points: 100 + (i % 13) * 20, cable: 50 + i }));
+  const neurons: PlanNeuron[] = Array.from({ length: spec.neurons }, (_, i) => ({ id: first + BigInt(i) * step, points: 100 + (i % 13) * 20, cable: 50 + i }));
   const normalization = spec.normalization ?? "mean";
   const keepSelf = spec.keepSelf ?? false;
   const work = planBins(selectNeurons(neurons, {}), { bins: spec.bins, normalization, keepSelf });

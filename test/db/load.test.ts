@@ -10,7 +10,7 @@ import { RowsBuilder, sortRows } from "../../src/results/rows.ts";
 import { LocalStorage } from "../../src/storage/local.ts";
 import { doneKey } from "../../src/worker/markers.ts";
 import { runCli } from "../helpers/cli.ts";
-import { BIG_IDS, expectInputError, expectedBits, syntheticRun, tableBits, writeBin } from "./fixtures.ts";
+import { expectInputError, expectedBits, syntheticRun, tableBits, writeBin } from "./fixtures.ts";
 import { freshDatabase, pgServer, stopPgServer, type PgServer, type TestDatabase } from "./pg.ts";
 
 const found = await pgServer();
@@ -219,7 +219,7 @@ describe.skipIf(skip !== undefined)("load into a plain database", () => {
   });
 
   // Runs once plans and shards hold 64-bit ids (the ids branch): until then the encoder test above covers them.
-  it.skipIf(!BIG_IDS)("a run whose ids lie beyond 2^53 loads exactly through `load`", async () => {
+  it("a run whose ids lie beyond 2^53 loads exactly through `load`", async () => {
     const { db, target, run } = await setup("bigrun");
     try {
       const { rows } = await syntheticRun(run, { neurons: 25, bins: 3, firstId: 2n ** 62n + 3n, step: 2 ** 40 + 1 });

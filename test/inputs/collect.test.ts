@@ -50,8 +50,8 @@ describe("collectInputs", () => {
     expect(skipped).toEqual([join(FC, "metadata.csv")]);
     const names = sources.map((s) => s.name);
     expect(names).toEqual([...names].sort());
-    expect(sources.map((s) => s.id)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
-    expect(sources[0]).toEqual({ id: 1, name: "ChaMARCM-F000559_seg001", path: join(FC, "ChaMARCM-F000559_seg001.swc"), kind: "swc" });
+    expect(sources.map((s) => s.id)).toEqual(Array.from({ length: 20 }, (_, i) => BigInt(i + 1)));
+    expect(sources[0]).toEqual({ id: 1n, name: "ChaMARCM-F000559_seg001", path: join(FC, "ChaMARCM-F000559_seg001.swc"), kind: "swc" });
   });
 
   it("is deterministic whatever the order of the specs", async () => {
@@ -85,7 +85,7 @@ describe("collectInputs", () => {
       await writeFile(join(dir, "bad.csv"), "id,path\n1,n/x.swc\nseven,z.swc\n");
       return collectInputs([join(dir, "bad.csv")]);
     })());
-    expect(e.message).toBe(`${join(dir, "bad.csv")}:3: id "seven" is not a non-negative integer`);
+    expect(e.message).toBe(`${join(dir, "bad.csv")}:3: id "seven" (column id) is not a whole number in decimal digits`);
     await writeFile(join(dir, "missing.csv"), "id,path\n1,n/nope.swc\n");
     expect((await rejection(collectInputs([join(dir, "missing.csv")]))).message).toContain("missing.csv:2: no such file");
   });
@@ -136,6 +136,48 @@ describe("collectInputs", () => {
     );
     expect((await rejection(collectInputs([join(dir, "meta.csv")]))).message).toMatch(/meta\.csv:1: not a neuron CSV: header "Order,name" is neither/);
     expect((await rejection(collectInputs([join(dir, "empty")]))).message).toBe(`folder ${join(dir, "empty")} has no neuron files (.swc, .json, .csv)`);
+  });
+
+  it("takes ids past 2^53 exactly from file names, id lists, id,path lists and CATMAID exports", async () => {
+    const dir = await folder("big", {
+      "9007199254740993.swc": SWC,
+      "720575940621039145.json": CATMAID,
+      "9223372036854775807.swc": SWC,
+      "named.swc": SWC,
+    });
+    await writeFile(join(root, "big-ids.csv"), "id,name\n720575940621039146,named\n");
+    expect(brief(await collectInputs([dir], { idList: join(root, "big-ids.csv") }))).toEqual([
+      "9007199254740993 9007199254740993 swc",
+      "720575940621039145 720575940621039145 catmaid-json",
+      "720575940621039146 named swc",
+      "9223372036854775807 9223372036854775807 swc",
+    ]);
+    const list = join(root, "big-list.csv");
+    await writeFile(list, "id,path\n9007199254740995,big/named.swc\n9007199254740994,big/9007199254740993.swc\n");
+    expect(brief(await collectInputs([list]))).toEqual(["9007199254740994 9007199254740993 swc", "9007199254740995 named swc"]);
+    // No room above 2^63 - 1: the lowest free ids instead.
+    const full = await folder("full", { "9223372036854775807.swc": SWC, "1.swc": SWC, "other.swc": SWC, "x.swc": SWC });
+    expect(brief(await collectInputs([full]))).toEqual(["1 1 swc", "2 other swc", "3 x swc", "9223372036854775807 9223372036854775807 swc"]);
+  });
+
+  it("refuses ids that are negative, above 2^63 - 1 or not integers, naming the file and field", async () => {
+    const dir = await folder("toobig", { "9223372036854775808.swc": SWC });
+    const f = join(dir, "9223372036854775808.swc");
+    expect((await rejection(collectInputs([dir]))).message).toBe(
+      `${f}: the file name 9223372036854775808 is a number above the largest id, 2^63 - 1 = 9223372036854775807; give the neuron an id with --id-list or an id,path list`,
+    );
+    await writeFile(join(dir, "ids.csv"), "id,path\n5,9223372036854775808.swc\n");
+    expect(brief(await collectInputs([dir], { idList: join(dir, "ids.csv") }))).toEqual(["5 9223372036854775808 swc"]);
+    for (const [bad, why] of [["-3", "is negative"], ["9223372036854775808", "is above the largest id"], ["1.5", "is not a whole number"], ["1e3", "is not a whole number"]]) {
+      await writeFile(join(dir, "list.csv"), `id,path\n${bad},9223372036854775808.swc\n`);
+      expect((await rejection(collectInputs([join(dir, "list.csv")]))).message).toBe(
+        `${join(dir, "list.csv")}:2: id "${bad}" (column id) ${why}${why === "is above the largest id" ? ", 2^63 - 1 = 9223372036854775807" : why === "is negative" ? " (ids are 0 to 2^63 - 1)" : " in decimal digits"}`,
+      );
+      await writeFile(join(dir, "idl.csv"), `id,name\n${bad},x\n`);
+      expect((await rejection(collectInputs([join(dir, "9223372036854775808.swc")], { idList: join(dir, "idl.csv") }))).message).toMatch(
+        new RegExp(`^${join(dir, "idl.csv")}:2: id "${bad.replace(".", "\\.")}" \\(column id\\) ${why}`),
+      );
+    }
   });
 
   it("rejects an id list that is malformed", async () => {

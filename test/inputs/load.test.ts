@@ -28,7 +28,7 @@ afterAll(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-const src = (path: string, kind: NeuronSource["kind"]): NeuronSource => ({ id: 3, name: "n", path, kind });
+const src = (path: string, kind: NeuronSource["kind"]): NeuronSource => ({ id: 3n, name: "n", path, kind });
 
 describe("loadNeuron", () => {
   it("turns an SWC into dotprops of its resampled points, with its cable length", async () => {
@@ -36,7 +36,7 @@ describe("loadNeuron", () => {
     const got = await loadNeuron(src(path, "swc"), PARAMS);
     const sk = parseSwc(await readFile(path, "utf8"), path);
     const expected = computeDotprops(skeletonPoints(sk, PARAMS), 5);
-    expect(got.id).toBe(3);
+    expect(got.id).toBe(3n);
     expect(got.name).toBe("n");
     expect(got.dotprops).toEqual(expected);
     expect(got.cable).toBe(cableLength(sk));
@@ -67,7 +67,7 @@ describe("loadNeuron", () => {
     const json = join(root, "12345.json");
     await writeFile(json, JSON.stringify([nodes, [], {}, [], []]));
     const [s] = await collectInputs([json]);
-    expect(s).toEqual({ id: 12345, name: "12345", path: json, kind: "catmaid-json" });
+    expect(s).toEqual({ id: 12345n, name: "12345", path: json, kind: "catmaid-json" });
     const fromNm = await loadNeuron(s, { ...PARAMS, scale: 0.001 });
     const fromUm = await loadNeuron(src(path, "swc"), PARAMS);
     expect(fromNm.dotprops.points.length).toBe(fromUm.dotprops.points.length);

@@ -46,16 +46,16 @@ function checkCoverage(sel: Selection, mode: Normalization, keepSelf: boolean, b
 /** A bin's cost recomputed pair by pair from the model (docs/plan.md). */
 function bruteCost(plan: WorkPlan, sel: Selection, mode: Normalization, b: number): number {
   const c = DEFAULT_COST_MODEL.queryOverhead;
-  const pts = new Map<number, number>();
+  const pts = new Map<bigint, number>();
   for (const x of [...sel.queries, ...sel.targets]) pts.set(x.id, x.points);
-  const search = (id: number): number => log2q(pts.get(id)!) + c;
-  const tree = (id: number): number => DEFAULT_COST_MODEL.treeBuild * pts.get(id)! * log2q(pts.get(id)!);
-  const self = (id: number): number => pts.get(id)! * search(id);
+  const search = (id: bigint): number => log2q(pts.get(id)!) + c;
+  const tree = (id: bigint): number => DEFAULT_COST_MODEL.treeBuild * pts.get(id)! * log2q(pts.get(id)!);
+  const self = (id: bigint): number => pts.get(id)! * search(id);
   const sym = isSymmetric(mode);
   const targets = plan.targets === "queries" ? plan.queries : plan.targets;
   let w = 0;
-  const rows = new Set<number>();
-  const cols = new Set<number>();
+  const rows = new Set<bigint>();
+  const cols = new Set<bigint>();
   for (const k of plan.bins[b].blocks) {
     for (let i = k.rows[0]; i < k.rows[1]; i++) {
       for (let j = k.cols[0]; j < k.cols[1]; j++) {
@@ -69,7 +69,7 @@ function bruteCost(plan: WorkPlan, sel: Selection, mode: Normalization, b: numbe
       }
     }
   }
-  const sum = (ids: Iterable<number>, f: (id: number) => number): number => [...ids].reduce((a, id) => a + f(id), 0);
+  const sum = (ids: Iterable<bigint>, f: (id: bigint) => number): number => [...ids].reduce((a, id) => a + f(id), 0);
   const needRows = sym || mode === "normalized";
   if (plan.targets === "queries") {
     w += sum(new Set([...cols, ...(needRows ? rows : [])]), tree);
@@ -171,7 +171,7 @@ describe("planBins: exact work", () => {
     for (const mode of ["normalized", "mean"] as Normalization[]) {
       const a = planBins(selectNeurons(all), { bins: 37, normalization: mode, keepSelf: false });
       const b = planBins(selectNeurons(shuffled), { bins: 37, normalization: mode, keepSelf: false });
-      expect(JSON.stringify(b)).toBe(JSON.stringify(a));
+      expect(b).toEqual(a);
     }
   });
 

@@ -7,6 +7,7 @@ import { planBins } from "../../src/plan/bins.ts";
 import {
   buildManifest,
   checkCache,
+  manifestIds,
   manifestScoreMatrix,
   manifestStoragePolicy,
   parseManifest,
@@ -77,7 +78,7 @@ describe("run manifest", () => {
     const b = serializeManifest(buildManifest(inputs()));
     expect(b).toBe(a);
     expect(a).not.toMatch(/"at"|created/); // no clock is read
-    expect(a.startsWith('{\n  "format": "nblast-fanout/run-manifest",\n  "version": 1,\n  "digest": "sha256:')).toBe(true);
+    expect(a.startsWith('{\n  "format": "nblast-fanout/run-manifest",\n  "version": 2,\n  "digest": "sha256:')).toBe(true);
     expect(serializeManifest(buildManifest(inputs({ seed: 6 })))).not.toBe(a);
   });
 
@@ -135,7 +136,11 @@ describe("run manifest", () => {
     };
     expect(err("{ not json")).toMatch(/^run\/manifest.json: not valid JSON/);
     expect(err(edit((m) => (m.format = "something-else")))).toMatch(/not an nblast-fanout run manifest/);
-    expect(err(edit((m) => (m.version = 2)))).toMatch(/manifest version 2 is not one this tool reads/);
+    expect(err(edit((m) => (m.version = 3)))).toMatch(/manifest version 3 is not one this tool reads/);
+    expect(err(edit((m) => (m.version = 1)))).toMatch(/manifest version 1 was written by an older nblast-fanout .*Plan the run again into a new folder/);
+    expect(err(edit((m) => (m.work.queries[0] = Number(m.work.queries[0]))))).toMatch(/work\.queries\[0\]: .*expected string/);
+    expect(err(edit((m) => (m.work.queries[0] = "9223372036854775808")))).toMatch(/work\.queries\[0\]: id above 2\^63 - 1/);
+    expect(err(edit((m) => (m.work.queries[0] = "007")))).toMatch(/work\.queries\[0\]: expected an id as a decimal string/);
     expect(err(edit((m) => (m.work.bins[3].blocks[0].rows[1] = -4)))).toMatch(/work\.bins\[3\]\.blocks\[0\]\.rows\[1\]/);
     expect(err(edit((m) => (m.scoring.normalization = "average")))).toMatch(/scoring\.normalization/);
     expect(err(edit((m) => delete m.storage.topN))).toMatch(/storage\.topN/);
@@ -147,6 +152,28 @@ describe("run manifest", () => {
     const last = m.work.bins.length - 1;
     expect(err(text.replace(`"cost":${m.work.bins[last].cost},`, `"cost":${m.work.bins[last].cost + 1},`))).toMatch(
       /modified after planning/,
+    );
+  });
+
+  it("keeps ids past 2^53 exact: decimal strings in the JSON, int64 columns in the bins' work", () => {
+    const ids = [3n, 9007199254740993n, 720575940621039145n, 9223372036854775807n];
+    const selection = selectNeurons(ids.map((id, i) => ({ id, points: 10 + i, cable: 20 })));
+    const work = planBins(selection, { bins: 2, normalization: "normalized", keepSelf: false });
+    const m = buildManifest({ ...inputs(), selection: {}, scoring: { normalization: "normalized", useAlpha: false, smat }, work });
+    const text = serializeManifest(m);
+    expect(text).toContain('"queries": ["3","9007199254740993","720575940621039145","9223372036854775807"]');
+    expect(text).not.toMatch(/9007199254740992|720575940621039100|9223372036854776000/); // no double rounding anywhere
+    const back = parseManifest(text, "m.json");
+    expect([...manifestIds(back).queries]).toEqual(ids);
+    const met = new Set<bigint>();
+    for (let b = 0; b < 2; b++) forEachPair(binWork(back, b), (q, t) => met.add(q).add(t));
+    expect([...met].sort((x, y) => (x < y ? -1 : 1))).toEqual(ids);
+  });
+
+  it("refuses a version 1 manifest (ids as JSON numbers) with how to plan again", async () => {
+    const v1 = await readFile(new URL("../fixtures/format-v1/run/manifest.json", import.meta.url), "utf8");
+    expect(() => parseManifest(v1, "old/manifest.json")).toThrow(
+      /^old\/manifest\.json: manifest version 1 was written by an older nblast-fanout \(ids as JSON numbers, exact only to 2\^53\); this tool reads version 2\. Plan the run again/,
     );
   });
 
@@ -164,15 +191,15 @@ describe("run manifest", () => {
       const seen = new Map<string, number>();
       for (let b = 0; b < m.work.bins.length; b++) {
         const w = binWork(m, b);
-        const met = new Set<number>();
+        const met = new Set<bigint>();
         forEachPair(w, (q, t) => {
-          const key = normalization === "mean" ? [q, t].sort((x, y) => x - y).join("-") : `${q}>${t}`;
+          const key = normalization === "mean" ? (q < t ? `${q}-${t}` : `${t}-${q}`) : `${q}>${t}`;
           seen.set(key, (seen.get(key) ?? 0) + 1);
           met.add(q).add(t);
         });
         // the bin reads exactly the neurons its pairs meet
-        expect(w.neurons).toEqual([...met].sort((x, y) => x - y));
-        if (normalization === "raw") expect(w.selfScores).toEqual([]);
+        expect([...w.neurons]).toEqual([...met].sort((x, y) => (x < y ? -1 : 1)));
+        if (normalization === "raw") expect([...w.selfScores]).toEqual([]);
         if (normalization === "mean") expect(w.selfScores).toEqual(w.neurons);
       }
       const n = m.work.queries.length;

@@ -29,7 +29,7 @@ describe("generateFragmentSet", () => {
     expect(generateFragmentSet(2000, 3)).toEqual(a);
     expect(generateFragmentSet(2000, 4)).not.toEqual(a);
     expect(new Set(a.map((x) => x.id)).size).toBe(2000);
-    expect(a.every((x) => Number.isSafeInteger(x.id) && Number.isSafeInteger(x.points) && x.points >= 2)).toBe(true);
+    expect(a.every((x) => typeof x.id === "bigint" && x.id > 0n && Number.isSafeInteger(x.points) && x.points >= 2)).toBe(true);
   });
 
   it("looks like FAFB fragments: >= 10 um, mostly 10-100 um, a tail of several mm", () => {

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { InputError } from "../../src/nblast/errors.ts";
 import { exportMerged } from "../../src/results/export.ts";
 import { mergeShards, planMerge } from "../../src/results/merge.ts";
-import type { ScoreRows } from "../../src/results/rows.ts";
+import { RowsBuilder, type ScoreRows } from "../../src/results/rows.ts";
 import { decodeShard, encodeShard, openShard, shardKey } from "../../src/results/shard.ts";
 import { LocalStorage } from "../../src/storage/local.ts";
 import type { Storage } from "../../src/storage/types.ts";
@@ -54,6 +54,31 @@ describe("exportMerged", () => {
     const got = new Float32Array(rows.map((r) => r[2]));
     expect(Array.from(bits(got))).toEqual(Array.from(bits(new Float32Array(want.map((r) => r[2])))));
     expect((await readFile(out, "utf8")).split("\n")[1]).toMatch(/^100,1,-0$/);
+  });
+
+  it("merges and prints ids past 2^53 exactly (CSV text and Parquet int64), with query ranges that overlap across shards", async () => {
+    const base = [9007199254740993n, 720575940621039145n, 9223372036854775807n - 40n];
+    const rowsOf = (queries: bigint[], targets: bigint[], s: number): ScoreRows => {
+      const b = new RowsBuilder();
+      for (const q of queries) for (const t of targets) b.push(q, t, s);
+      return b.finish();
+    };
+    const q = base.flatMap((x) => [x, x + 1n, x + 2n]);
+    const t = base.flatMap((x) => [x + 10n, x + 11n]);
+    const t2 = base.flatMap((x) => [x + 20n, x + 40n]); // up to 2^63 - 1
+    const bins = [rowsOf(q, t, 0.5), rowsOf(q, t2, 0.25)];
+    const storage = await run("big-ids", bins, 4);
+    const csv = join(dir, "out", "big.csv");
+    await exportMerged(storage, "csv", csv);
+    const lines = (await readFile(csv, "utf8")).trimEnd().split("\n").slice(1);
+    const want: string[] = [];
+    for (const x of q) for (const y of [...t, ...t2].sort((a, b) => (a < b ? -1 : 1))) want.push(`${x},${y},${t.includes(y) ? "0.5" : "0.25"}`);
+    expect(lines).toEqual(want);
+    expect(lines).toContain("9223372036854775767,9223372036854775807,0.25");
+    const pq = join(dir, "out", "big.parquet");
+    await exportMerged(storage, "parquet", pq);
+    const back = await decodeShard(new Uint8Array(await readFile(pq)));
+    expect(lines.map((l) => l.split(",").slice(0, 2).join(","))).toEqual([...back.queryId].map((x, i) => `${x},${back.targetId[i]}`));
   });
 
   it("caps each query at the run's top N over the merged rows, when bins split a query's targets", async () => {

@@ -6,7 +6,7 @@ import { blockRows, tuples } from "./helpers.ts";
 
 function rowsOf(list: Array<[number, number, number]>): ScoreRows {
   const b = new RowsBuilder();
-  for (const [q, t, s] of list) b.push(q, t, s);
+  for (const [q, t, s] of list) b.push(BigInt(q), BigInt(t), s);
   return b.finish();
 }
 

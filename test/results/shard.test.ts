@@ -8,19 +8,20 @@ import {
 } from "../../src/results/shard.ts";
 import type { AsyncBuffer } from "../../src/results/source.ts";
 import { rng } from "../helpers/rng.ts";
-import { bits, blockRows, tuples } from "./helpers.ts";
+import { bigTuples, bits, blockRows, tuples } from "./helpers.ts";
 
 /** Random distinct pairs with ids spanning 0..2^53, scores of every sign and size (incl. -0). */
 function randomRows(n: number, seed: number, components: boolean): ScoreRows {
   const r = rng(seed);
   const b = new RowsBuilder(components);
   const seen = new Set<string>();
-  const id = () => {
+  const id = (): bigint => {
     const k = r();
-    if (k < 0.3) return Math.floor(r() * 1000);
-    if (k < 0.6) return 2 ** 32 + Math.floor(r() * 2 ** 20) - 2 ** 19; // around 2^32
-    if (k < 0.9) return Math.floor(r() * 2 ** 53); // up to 2^53 - 1
-    return -Math.floor(r() * 2 ** 40);
+    if (k < 0.25) return BigInt(Math.floor(r() * 1000));
+    if (k < 0.5) return BigInt(2 ** 32 + Math.floor(r() * 2 ** 20) - 2 ** 19); // around 2^32
+    if (k < 0.7) return BigInt(Math.floor(r() * 2 ** 53)); // up to 2^53 - 1
+    if (k < 0.85) return (1n << 53n) + BigInt(Math.floor(r() * 2 ** 20)) - (1n << 19n); // around 2^53, past it
+    return (1n << 63n) - 1n - BigInt(Math.floor(r() * 2 ** 40)) * 4096n; // up to 2^63 - 1
   };
   const score = () => {
     const k = r();
@@ -40,8 +41,9 @@ function randomRows(n: number, seed: number, components: boolean): ScoreRows {
   return b.finish();
 }
 
-function sortedCopy(rows: ScoreRows): number[][] {
-  return tuples(rows).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+function sortedCopy(rows: ScoreRows): (bigint | number)[][] {
+  const cmp = (x: bigint | number, y: bigint | number): number => (x < y ? -1 : x > y ? 1 : 0);
+  return bigTuples(rows).sort((a, b) => cmp(a[0], b[0]) || cmp(a[1], b[1]));
 }
 
 function expectBitIdentical(got: ScoreRows, want: ScoreRows): void {
@@ -75,7 +77,7 @@ describe("encodeShard / decodeShard", () => {
     const bytes = encodeShard(rows, { rowGroupRows: 1500 });
     const back = await decodeShard(bytes);
     // the shard holds the rows sorted by (query, target)
-    expect(tuples(back)).toEqual(sortedCopy(rows));
+    expect(bigTuples(back)).toEqual(sortedCopy(rows));
     // and re-encoding what was read gives the same bytes
     expectBitIdentical(await decodeShard(encodeShard(back, { rowGroupRows: 1500 })), back);
     expect(encodeShard(back, { rowGroupRows: 1500 })).toEqual(bytes);
@@ -111,7 +113,7 @@ describe("encodeShard / decodeShard", () => {
     rows.score[1] = NaN;
     expect(() => encodeShard(rows)).toThrow(/score NaN; scores must be finite/);
     const dup = blockRows([1], [1, 2], 1);
-    dup.targetId[1] = 1;
+    dup.targetId[1] = 1n;
     expect(() => encodeShard(dup)).toThrow(/duplicate pair \(query 1, target 1\)/);
   });
 
@@ -153,8 +155,8 @@ describe("readShardRowGroups", () => {
       maxGroup = Math.max(maxGroup, group.length);
       expect(g.minQuery).toBe(group.queryId[0]);
       expect(g.maxQuery).toBe(group.queryId[group.length - 1]);
-      expect(g.minTarget).toBe(2 ** 40);
-      expect(g.maxTarget).toBe(2 ** 40 + 99);
+      expect(g.minTarget).toBe(1n << 40n);
+      expect(g.maxTarget).toBe((1n << 40n) + 99n);
       seen.push(...tuples(group));
     });
     expect(info.rowGroups.map((g) => g.numRows)).toEqual([250, 250, 250, 250]);
@@ -168,9 +170,9 @@ describe("readShardRowGroups", () => {
     const rec = recording(bytes);
     const shard = await openShard(rec.file, "rec");
     const footerReads = rec.reads.length;
-    const got: number[] = [];
-    await readShardRowGroups(shard, (g) => { got.push(g.queryId[0]); }, { skip: (g) => g.minQuery !== 3 });
-    expect(got).toEqual([3]);
+    const got: bigint[] = [];
+    await readShardRowGroups(shard, (g) => { got.push(g.queryId[0]); }, { skip: (g) => g.minQuery !== 3n });
+    expect(got).toEqual([3n]);
     const g3 = shard.parquet.row_groups[2];
     const lo = Math.min(...g3.columns.map((c) => Number(c.meta_data!.data_page_offset)));
     const hi = lo + Number(g3.total_compressed_size);
@@ -210,5 +212,33 @@ describe("readShardRowGroups", () => {
       ],
     }));
     await expect(decodeShard(bytes, { source: "f.parquet" })).rejects.toThrow(/f\.parquet: row 1: pair \(1, 1\) is not after \(2, 1\)/);
+  });
+
+  it("refuses a foreign file with a negative id, naming the row", async () => {
+    const { parquetWriteBuffer } = await import("hyparquet-writer");
+    const bytes = new Uint8Array(parquetWriteBuffer({
+      columnData: [
+        { name: "query_id", data: new BigInt64Array([1n, 2n]), type: "INT64" },
+        { name: "target_id", data: new BigInt64Array([5n, -9223372036854775808n]), type: "INT64" },
+        { name: "score", data: new Float32Array([0.5, 0.5]), type: "FLOAT" },
+      ],
+    }));
+    await expect(decodeShard(bytes, { source: "neg.parquet" }))
+      .rejects.toThrow(/neg\.parquet: column target_id, row 1: id -9223372036854775808 is negative/);
+  });
+
+  it("keeps ids past 2^53 exact through encode and decode, as any Parquet reader sees them", async () => {
+    const ids = [9007199254740993n, 720575940621039145n, 9223372036854775807n];
+    const b = new RowsBuilder();
+    for (const q of ids) for (const t of ids) b.push(q, t, 0.25);
+    const bytes = encodeShard(b.finish());
+    const back = await decodeShard(bytes);
+    expect([...back.queryId]).toEqual(ids.flatMap((q) => [q, q, q]));
+    expect([...back.targetId]).toEqual([...ids, ...ids, ...ids]);
+    const { parquetReadObjects } = await import("hyparquet");
+    const objects = await parquetReadObjects({ file: bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length) as ArrayBuffer });
+    expect(objects.map((o) => o.target_id)).toEqual([...ids, ...ids, ...ids]);
+    const info = (await openShard(bytes)).info.rowGroups[0];
+    expect([info.minQuery, info.maxQuery, info.minTarget, info.maxTarget]).toEqual([ids[0], ids[2], ids[0], ids[2]]);
   });
 });

@@ -66,15 +66,15 @@ describe("planBinLayout", () => {
         expect(got.sort()).toEqual(want.sort());
         expect(layout.pairs).toBe(want.length);
         expect(binPairCount(work)).toBe(want.length);
-        expect(Array.from(layout.selfIdx, (i) => work.neurons[i])).toEqual(work.selfScores);
+        expect(Array.from(layout.selfIdx, (i) => work.neurons[i])).toEqual([...work.selfScores]);
         // trees: exactly those the pairs search (targets; queries too when scored both ways) and the self scores use
-        const trees = new Set<number>(work.selfScores);
+        const trees = new Set<bigint>(work.selfScores);
         forEachPair(work, (q, t) => {
           trees.add(t);
           if (isSymmetricMode(c.normalization)) trees.add(q);
         });
         const need = neededTrees(work.neurons.length, layout, isSymmetricMode(c.normalization));
-        expect(Array.from(need, (i) => work.neurons[i])).toEqual([...trees].sort((a, b) => a - b));
+        expect(Array.from(need, (i) => work.neurons[i])).toEqual([...trees].sort((a, b) => (a < b ? -1 : 1)));
       }
     });
   }
@@ -92,12 +92,12 @@ describe("packed neurons", () => {
         vect: make(3 * n, (i) => -i / 7),
         alpha: make(n, (i) => i / 3),
       }));
-      const packed = allocPacked([10, 20, 30], counts, bpv);
+      const packed = allocPacked(BigInt64Array.from([10n, 20n, 9223372036854775807n]), counts, bpv);
       expect(packed.buffer).toBeInstanceOf(SharedArrayBuffer);
       const v = packedViews(packed);
       dps.forEach((d, i) => setPackedNeuron(v, i, d));
       const again = packedViews({ ...packed }); // as a thread sees it
-      expect(Array.from(again.ids)).toEqual([10, 20, 30]);
+      expect(Array.from(again.ids)).toEqual([10n, 20n, 9223372036854775807n]);
       dps.forEach((d, i) => {
         const got = packedNeuron(again, i);
         expect(got.points).toBeInstanceOf(Arr);
@@ -118,7 +118,7 @@ describe("tree block", () => {
       const f = (m: number, g: () => number): Float32Array => Float32Array.from({ length: m }, g);
       return { points: f(3 * n, () => rng.next() * 30), vect: f(3 * n, () => rng.normal() / 2), alpha: f(n, () => rng.next()) };
     });
-    const packed = allocPacked([1, 2, 3, 4, 5, 6], counts, 4);
+    const packed = allocPacked(BigInt64Array.from([1n, 2n, 3n, 4n, 5n, 6n]), counts, 4);
     const v = packedViews(packed);
     dps.forEach((d, i) => setPackedNeuron(v, i, d));
     const block = allocTreeBlock(v, [5, 0, 2, 3, 1, 2]); // 4 not needed; 2 named twice

@@ -53,8 +53,8 @@ export interface RunSpec {
   keepForwardReverse?: boolean;
   /** Extra neurons the plan names that the cache may not hold. */
   extra?: PlanNeuron[];
-  queryIds?: number[];
-  targetIds?: number[];
+  queryIds?: bigint[];
+  targetIds?: bigint[];
   balance?: "cost" | "cable";
 }
 
@@ -142,7 +142,7 @@ export async function referenceRows(cache: CacheReader, spec: RunSpec): Promise<
 /** Bit-level equality of two sets of rows, with the first difference named. */
 export function rowsDiff(a: ScoreRows, b: ScoreRows): string | undefined {
   if (a.length !== b.length) return `${a.length} rows versus ${b.length}`;
-  const cols: [string, ArrayLike<number> | undefined, ArrayLike<number> | undefined][] = [
+  const cols: [string, ArrayLike<number | bigint> | undefined, ArrayLike<number | bigint> | undefined][] = [
     ["query_id", a.queryId, b.queryId],
     ["target_id", a.targetId, b.targetId],
     ["score", a.score, b.score],

@@ -82,7 +82,7 @@ describe("a run's merged rows", () => {
     // each bin kept at most 3 rows per query; the merge of bins may hold more
     for (let b = 0; b < 4; b++) {
       const rows = await decodeShard(await run.get(shardKey(b)));
-      const perQuery = new Map<number, number>();
+      const perQuery = new Map<bigint, number>();
       for (const q of rows.queryId) perQuery.set(q, (perQuery.get(q) ?? 0) + 1);
       expect(Math.max(...perQuery.values())).toBeLessThanOrEqual(3);
     }
@@ -93,7 +93,7 @@ describe("a run's merged rows", () => {
     expect(rowsDiff(got, await referenceRows(cache, spec))).toBeUndefined();
     // self pairs: each neuron once
     const selfRows = Array.from(merged.queryId).filter((q, i) => q === merged.targetId[i]);
-    expect(selfRows.sort((a, b) => a - b)).toEqual(Array.from(cache.neurons.ids));
+    expect(selfRows.sort((a, b) => (a < b ? -1 : 1))).toEqual(Array.from(cache.neurons.ids));
   });
 
   it("rows layout in a symmetric mode with different query and target sets, and raw scores", async () => {
@@ -112,7 +112,7 @@ describe("a run's merged rows", () => {
       );
       const got = await mergedRows(run);
       expect(got.length).toBe(keep.length);
-      expect(rowsDiff(got, { ...all, queryId: Float64Array.from(keep, (i) => all.queryId[i]), targetId: Float64Array.from(keep, (i) => all.targetId[i]), score: Float32Array.from(keep, (i) => all.score[i]), length: keep.length })).toBeUndefined();
+      expect(rowsDiff(got, { ...all, queryId: BigInt64Array.from(keep, (i) => all.queryId[i]), targetId: BigInt64Array.from(keep, (i) => all.targetId[i]), score: Float32Array.from(keep, (i) => all.score[i]), length: keep.length })).toBeUndefined();
     }
   });
 });

@@ -11,7 +11,7 @@ import { Rng } from "../../src/synth/rng.ts";
 import { planBinLayout } from "../../src/worker/bin-job.ts";
 import { allocPacked, packedViews, setPackedNeuron } from "../../src/worker/packed.ts";
 import { ScorePool, type ScoreJob } from "../../src/worker/score-pool.ts";
-import { RowsBuilder } from "../../src/results/rows.ts";
+import { RowsBuilder, type ScoreRows } from "../../src/results/rows.ts";
 
 /** Random-walk dotprops in a 20 um box, so neurons overlap. */
 function randomDotprops(n: number, rng: Rng): Dotprops {
@@ -31,14 +31,15 @@ function randomDotprops(n: number, rng: Rng): Dotprops {
 }
 
 const rng = new Rng(3);
-const ids = [3, 5, 8, 13, 21, 34];
+// Ids past 2^53 go through the threads' shared block and rows unchanged.
+const ids = [3n, 5n, 9007199254740993n, 720575940621039145n, 720575940621039146n, 9223372036854775807n];
 const dps = ids.map((_, i) => randomDotprops(40 + 17 * i, rng));
 
 function job(mode: Normalization, smat: ScoreMatrix, bins = 1, bin = 0): ScoreJob {
   const selection = selectNeurons(ids.map((id, i) => ({ id, points: dps[i].alpha.length, cable: 10 })));
   const work = planBinWork(planBins(selection, { bins, normalization: mode, keepSelf: false }), mode, bin);
   const layout = planBinLayout(work);
-  const packed = allocPacked(work.neurons, work.neurons.map((id) => dps[ids.indexOf(id)].alpha.length), 8);
+  const packed = allocPacked(work.neurons, Array.from(work.neurons, (id) => dps[ids.indexOf(id)].alpha.length), 8);
   const v = packedViews(packed);
   work.neurons.forEach((id, i) => setPackedNeuron(v, i, dps[ids.indexOf(id)]));
   return {
@@ -66,7 +67,7 @@ function reference(mode: Normalization): string[] {
   return out.sort();
 }
 
-function rowsOf(parts: { queryId: Float64Array; targetId: Float64Array; score: Float32Array; length: number }[]): string[] {
+function rowsOf(parts: ScoreRows[]): string[] {
   const b = new RowsBuilder(false);
   for (const p of parts) b.append(p);
   const r = sortRows(b.finish());
@@ -99,7 +100,7 @@ describe("ScorePool", () => {
     const j = job("mean", SMAT_FCWB);
     const v = packedViews(j.packed);
     v.points[3 * v.offsets[2] + 4] = NaN; // neuron 8, point 1
-    await expect(pool.run(j)).rejects.toThrow(/neuron 8: KdTree: point 1 has a non-finite coordinate/);
+    await expect(pool.run(j)).rejects.toThrow(/neuron 9007199254740993: KdTree: point 1 has a non-finite coordinate/);
     expect(rowsOf((await pool.run(job("mean", SMAT_FCWB))).rows)).toEqual(reference("mean"));
   });
 
