@@ -3,6 +3,7 @@ import { fileURLToPath } from "node:url";
 import { Command, CommanderError } from "commander";
 import { InputError } from "../nblast/errors.ts";
 import { TOOL_VERSION } from "../version.ts";
+import { registerAwsCommands } from "./aws-command.ts";
 import { registerBackendCommands, registerSubmit } from "./backend-commands.ts";
 import { registerCache } from "./cache-command.ts";
 import { registerPlan } from "./plan-command.ts";
@@ -26,7 +27,8 @@ export function buildProgram(): Command {
   registerRun(program);
   registerResults(program);
   // Backends add their subcommands to `submit` here: registerSlurmSubmit(submit), ...
-  registerSubmit(program);
+  const submit = registerSubmit(program);
+  registerAwsCommands(program, submit);
   registerBackendCommands(program);
   return program;
 }
