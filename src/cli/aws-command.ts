@@ -5,8 +5,14 @@
  */
 import { InvalidArgumentError, type Command } from "commander";
 import { InputError } from "../nblast/errors.ts";
-import { createSqsClient, regionOfQueueUrl } from "../backends/aws/clients.ts";
+import { createAwsClients, createSqsClient, regionOfQueueUrl } from "../backends/aws/clients.ts";
 import { drain, formatDrainSummary } from "../backends/aws/drain.ts";
+import { awsBackend } from "../backends/aws/index.ts";
+import { MAX_WORKERS } from "../backends/aws/jobs.ts";
+import { resolveStack } from "../backends/aws/outputs.ts";
+import { formatRedrive, redriveAws } from "../backends/aws/redrive.ts";
+import { DEFAULT_WORKERS, formatStarted, submitAws } from "../backends/aws/submit.ts";
+import { openStorage } from "../storage/open.ts";
 import { CliExit } from "./exit.ts";
 import { nonNegativeInt, positiveInt } from "./parse-options.ts";
 
@@ -27,8 +33,59 @@ function waitSeconds(value: string): number {
   return n;
 }
 
+interface SubmitAwsCliOptions {
+  run: string;
+  workers: number;
+  stackOutputs?: string;
+  stack?: string;
+  name?: string;
+  cacheName?: string;
+}
+
 export function registerAwsCommands(program: Command, submit: Command): void {
-  void submit;
+  submit
+    .command("aws")
+    .description(
+      "send a planned run to AWS Batch: a local run is uploaded to the stack's bucket (runs/NAME, its cache to caches/NAME), " +
+        "every bin not done is queued (the costliest first), one array job of N workers drains the queue",
+    )
+    .requiredOption("--run <run-uri>", "a local run folder, or s3://BUCKET/runs/NAME already in the stack's bucket")
+    .option("--workers <n>", `workers: the array job's size, at most ${MAX_WORKERS} (capped at the bins to do)`, positiveInt, DEFAULT_WORKERS)
+    .option("--stack-outputs <file>", "the stack's outputs, as `cdk deploy --outputs-file FILE` writes them (default: $NBLAST_FANOUT_STACK_OUTPUTS, else NBLAST_FANOUT_BUCKET etc.)")
+    .option("--stack <name>", "the stack in the outputs file, when it holds several (default NblastFanoutStack)")
+    .option("--name <name>", "a local run's name in the bucket: s3://BUCKET/runs/NAME (default: its folder's name)")
+    .option("--cache-name <name>", "where a local cache goes: s3://BUCKET/caches/NAME (default: the run's name)")
+    .action(async (o: SubmitAwsCliOptions) => {
+      const stack = await resolveStack(o);
+      const clients = createAwsClients(stack.region ?? regionOfQueueUrl(stack.queueUrl));
+      try {
+        const started = await submitAws({
+          runUri: o.run,
+          stack,
+          clients,
+          workers: o.workers,
+          name: o.name,
+          cacheName: o.cacheName,
+          log: (line) => process.stderr.write(`${line}\n`),
+        });
+        process.stdout.write(`${formatStarted(started)}\n`);
+      } finally {
+        clients.sqs.destroy();
+        clients.batch.destroy();
+      }
+    });
+
+  program
+    .command("redrive")
+    .description("AWS runs: move the run's bins from the dead-letter queue back to the queue (and start workers if none runs)")
+    .requiredOption("--run <run-uri>", "the run's s3:// prefix")
+    .option("--workers <n>", "the size of a new array job, if no worker is running (default: the size first submitted)", positiveInt)
+    .action(async (o: { run: string; workers?: number }) => {
+      const run = openStorage(o.run);
+      if (!(await awsBackend.submitted(run))) throw new InputError(`${run.uri} was never submitted to AWS (no aws/submission.json): there is nothing to redrive`);
+      process.stdout.write(`${formatRedrive(await redriveAws(run, { workers: o.workers }))}\n`);
+    });
+
   program
     .command("drain")
     .description("run bins from an SQS queue until it is empty (what each AWS Batch worker runs); exits 0 when drained or on SIGTERM")

@@ -4,7 +4,7 @@ export type { BinOutcome, BinPhase, BinProgress, RunBinOptions } from "./run-bin
 export { WorkerSession, defaultCacheDir, openWorkerSession } from "./session.ts";
 export type { WorkerSessionOptions } from "./session.ts";
 export { binStatus, checkDone, doneKey, failedKey, readFailed } from "./markers.ts";
-export type { BinStatus, DoneCheck, DoneMarker, FailedMarker } from "./markers.ts";
+export type { BinStatus, DoneCheck, DoneMarker, DoneTotals, FailedMarker } from "./markers.ts";
 export { ScorePool } from "./score-pool.ts";
 export type { ScoreJob, ScoreResult, ScoreRunOptions } from "./score-pool.ts";
 export { binPairCount, planBinLayout } from "./bin-job.ts";

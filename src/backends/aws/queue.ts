@@ -90,7 +90,9 @@ export async function sendBins(
 }
 
 export interface SweepResult {
-  /** This run's messages, by bin (a bin queued twice appears twice). */
+  /** This run's messages seen (a bin queued twice appears twice). */
+  readonly mine: BinMessage[];
+  /** Those of them `take` handled. */
   readonly taken: BinMessage[];
   /** Messages of other runs (or not ours at all) seen and put back. */
   readonly others: number;
@@ -130,6 +132,7 @@ export async function sweepQueue(sqs: SQSClient, queueUrl: string, opts: SweepOp
   const holdSeconds = opts.holdSeconds ?? 300;
   const max = opts.maxMessages ?? 100_000;
   const taken: BinMessage[] = [];
+  const seenMine: BinMessage[] = [];
   const held: Message[] = [];
   const seen = new Set<string>();
   let others = 0;
@@ -155,6 +158,7 @@ export async function sweepQueue(sqs: SQSClient, queueUrl: string, opts: SweepOp
         else rest.push(m);
       }
       for (const [message, raw] of mine) {
+        seenMine.push(message);
         if (await opts.take(message, raw)) taken.push(message);
         else rest.push(raw);
       }
@@ -165,7 +169,7 @@ export async function sweepQueue(sqs: SQSClient, queueUrl: string, opts: SweepOp
   } finally {
     await release(sqs, queueUrl, held);
   }
-  return { taken, others };
+  return { mine: seenMine, taken, others };
 }
 
 /** Makes received messages visible again at once. */
