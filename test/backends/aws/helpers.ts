@@ -3,8 +3,8 @@
  * worker can be killed in the middle of one), queues with a dead-letter queue, and drain
  * workers run as real processes of the CLI.
  */
-import { spawn, type ChildProcess } from "node:child_process";
-import { copyFile, mkdir, mkdtemp, readdir, rm } from "node:fs/promises";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { copyFile, mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -122,4 +122,30 @@ export function startDrain(queueUrl: string, env: Readonly<Record<string, string
     ["drain", "--queue", queueUrl, "--threads", "1", "--wait-seconds", "1", "--visibility-timeout", "3", "--heartbeat", "1", "--empty-receives", "3", "--retry-delay", "0", ...extra],
     env,
   );
+}
+
+export interface MotoStack {
+  /** The outputs file, as `cdk deploy --outputs-file` writes it. */
+  readonly outputsFile: string;
+  readonly bucket: string;
+  readonly queueUrl: string;
+  readonly dlqUrl: string;
+  readonly jobQueue: string;
+  readonly jobDefinition: string;
+}
+
+const MOTO_STACK = fileURLToPath(new URL("./moto_stack.py", import.meta.url));
+
+/** What the CDK stack makes (bucket, queues, Batch), made in moto by moto_stack.py. */
+export async function createMotoStack(
+  endpoint: string,
+  dir: string,
+  spec: { name: string; image: string; environment?: Record<string, string>; command?: string[]; visibilityTimeout?: number; maxReceiveCount?: number },
+): Promise<MotoStack> {
+  const r = spawnSync("python3", [MOTO_STACK, JSON.stringify({ endpoint, ...spec })], { encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`moto_stack.py failed:\n${r.stderr}`);
+  const outputsFile = join(dir, `${spec.name}-outputs.json`);
+  await writeFile(outputsFile, r.stdout);
+  const o = (JSON.parse(r.stdout) as { NblastFanoutStack: Record<string, string> }).NblastFanoutStack;
+  return { outputsFile, bucket: o.BucketName, queueUrl: o.QueueUrl, dlqUrl: o.DeadLetterQueueUrl, jobQueue: o.JobQueueArn, jobDefinition: o.JobDefinitionArn };
 }
