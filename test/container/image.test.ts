@@ -12,7 +12,10 @@ import { decodeShard } from "../../src/results/shard.ts";
 import { LocalStorage } from "../../src/storage/local.ts";
 import { checkDone } from "../../src/worker/index.ts";
 import { readManifest } from "../../src/plan/manifest.ts";
-import { dockerForTests, workerImage } from "../helpers/docker.ts";
+import { sendBins, queueDepth } from "../../src/backends/aws/queue.ts";
+import { command, dockerForTests, workerImage } from "../helpers/docker.ts";
+import { startTestFauxqs } from "../helpers/fauxqs.ts";
+import { buildKc100Cache, createQueues } from "../backends/aws/helpers.ts";
 import { buildTestCache, planRun, rowsDiff, tempDir, type RunSpec } from "../worker/helpers.ts";
 
 const docker = await dockerForTests();
@@ -77,5 +80,41 @@ describe.skipIf(!docker.ok)("the worker image", () => {
     // the same plan (same digest) and the same rows give the same bytes
     const localDone = await checkDone(local, manifest, bin);
     expect(localDone.state === "done" && localDone.marker.shard.sha256).toBe(done.marker.shard.sha256);
+  });
+
+  it("`docker stop` of a draining container: tini hands SIGTERM to Node, the bin's message is visible again at once, exit 0", async () => {
+    const fx = await startTestFauxqs();
+    try {
+      const big = await buildKc100Cache(new LocalStorage(join(work.path, "kc100")), work.path);
+      const runDir = join(work.path, "drained");
+      const run = new LocalStorage(runDir);
+      await planRun(run, big, { bins: 2, normalization: "mean" });
+      await chmod(work.path, 0o755);
+      await chmod(runDir, 0o777);
+      const q = await createQueues(fx.sqs, "in-docker");
+      await sendBins(fx.sqs, q.queueUrl, runDir, [0]);
+      const name = `nbf-drain-${process.pid}`;
+      const env = Object.entries(fx.env).flatMap(([k, v]) => ["-e", `${k}=${v}`]);
+      const running = docker.run([
+        "run", "--rm", "--name", name, "--network", "host", "--cpus", "1", "-v", `${work.path}:${work.path}`, ...env,
+        image, "drain", "--queue", q.queueUrl, "--visibility-timeout", "300",
+      ]);
+      // Wait until the bin is being scored, then stop the container as Batch would.
+      for (let i = 0; i < 300; i++) {
+        const logs = await docker.run(["logs", name]);
+        if (/bin 0 of \S+: scoring/.test(logs.stderr)) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const stop = await command("docker", ["stop", "--time", "20", name], { env: docker.env });
+      expect(stop.code, stop.stderr).toBe(0);
+      const r = await running;
+      expect(r.stderr).toContain("drain: SIGTERM: releasing the current bin and stopping");
+      expect(r.stderr).toContain("its message is visible again for another worker");
+      expect(r.code, r.stderr).toBe(0);
+      expect(await queueDepth(fx.sqs, q.queueUrl)).toEqual({ visible: 1, inFlight: 0, delayed: 0 });
+      expect(await run.size("done/0.json")).toBeUndefined();
+    } finally {
+      await fx.stop();
+    }
   });
 });

@@ -149,3 +149,19 @@ export async function createMotoStack(
   const o = (JSON.parse(r.stdout) as { NblastFanoutStack: Record<string, string> }).NblastFanoutStack;
   return { outputsFile, bucket: o.BucketName, queueUrl: o.QueueUrl, dlqUrl: o.DeadLetterQueueUrl, jobQueue: o.JobQueueArn, jobDefinition: o.JobDefinitionArn };
 }
+
+/** Every line moto's Batch stored in CloudWatch Logs (/aws/batch/job), one stream per child, by stream. */
+export function motoBatchLogs(endpoint: string): Record<string, string[]> {
+  const script = `
+import json, sys, boto3
+logs = boto3.client("logs", endpoint_url=sys.argv[1], region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing")
+out = {}
+for s in logs.describe_log_streams(logGroupName="/aws/batch/job").get("logStreams", []):
+    name = s["logStreamName"]
+    out[name] = [e["message"] for e in logs.get_log_events(logGroupName="/aws/batch/job", logStreamName=name, startFromHead=True)["events"]]
+print(json.dumps(out))
+`;
+  const r = spawnSync("python3", ["-c", script, endpoint], { encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`reading moto's logs failed:\n${r.stderr}`);
+  return JSON.parse(r.stdout) as Record<string, string[]>;
+}
