@@ -80,7 +80,7 @@ describe.skipIf(!docker.ok)("the worker image", () => {
     // the same plan (same digest) and the same rows give the same bytes
     const localDone = await checkDone(local, manifest, bin);
     expect(localDone.state === "done" && localDone.marker.shard.sha256).toBe(done.marker.shard.sha256);
-  });
+  }, 180_000);
 
   it("`docker stop` of a draining container: tini hands SIGTERM to Node, the bin's message is visible again at once, exit 0", async () => {
     const fx = await startTestFauxqs();
@@ -116,5 +116,5 @@ describe.skipIf(!docker.ok)("the worker image", () => {
     } finally {
       await fx.stop();
     }
-  });
+  }, 180_000);
 });

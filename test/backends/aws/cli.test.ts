@@ -31,6 +31,7 @@ import { mergedRows, planRun, rowsDiff } from "../../worker/helpers.ts";
 import { createMotoStack, KCS20, startDrain, tempDir, type MotoStack } from "./helpers.ts";
 
 const moto = await motoForTests();
+const KC_PARAMS = { scale: 1, simplify: undefined, resample: undefined, k: 5 };
 
 describe.skipIf(!moto.ok)("the AWS commands on moto", () => {
   if (!moto.ok) return;
@@ -53,7 +54,7 @@ describe.skipIf(!moto.ok)("the AWS commands on moto", () => {
     s3 = createS3ClientFromEnv(moto.env);
     env = { ...moto.env, NBLAST_FANOUT_CACHE_DIR: join(work.path, "host-cache") };
     const inputs = await collectInputs([KCS20]);
-    const params = { scale: 1, simplify: undefined, resample: undefined, k: 5 };
+    const params = KC_PARAMS;
     const local = new LocalStorage(join(work.path, "cache"));
     await buildCache({ inputs, out: local, params, precision: "float32", threads: 2 });
     localCache = await openCache(local);
@@ -111,7 +112,7 @@ describe.skipIf(!moto.ok)("the AWS commands on moto", () => {
 
     await runLocal({ run: local, threads: 2 });
     expect(rowsDiff(await mergedRows(run), await mergedRows(local))).toBeUndefined();
-  });
+  }, 240_000);
 
   it("a bin that always fails: status names it dead-lettered; resume leaves it to redrive; redrive brings it back; cancel removes only this run's messages", async () => {
     const run = open(`s3://${stack.bucket}/runs/failing`);
@@ -165,37 +166,40 @@ describe.skipIf(!moto.ok)("the AWS commands on moto", () => {
     expect(await queueDepth(clients.sqs, stack.queueUrl)).toEqual({ visible: 0, inFlight: 0, delayed: 1 });
     expect((await readSubmission(run))?.state).toBe("cancelled");
     expect(runCli(["status", "--run", run.uri], { env }).stdout).toContain("cancelled: 1 bins not done");
-  });
+  }, 240_000);
 
   it("the start Lambda's handler, on an S3 event for a manifest: bins queued (costliest first), a job submitted; a second event is left alone", async () => {
-    const before = await queueDepth(clients.sqs, stack.queueUrl);
-    const run = open(`s3://${stack.bucket}/runs/lambda-run`);
+    // A stack of its own: the queue depths below are this test's alone.
+    const lam = await createMotoStack(moto.endpoint, work.path, { name: "lam", image: "nblast-fanout-worker:absent" });
+    const cacheUri = `s3://${lam.bucket}/caches/kc20`;
+    await buildCache({ inputs: await collectInputs([KCS20]), out: open(cacheUri), params: KC_PARAMS, precision: "float32", threads: 2 });
+    const lamCache = await openCache(open(cacheUri));
+    const run = open(`s3://${lam.bucket}/runs/lambda-run`);
     await run.put("aws/request.json", JSON.stringify({ workers: 3 }));
-    const m = await planRun(run, s3Cache, { bins: 5, normalization: "mean" }, s3CacheUri);
+    const m = await planRun(run, lamCache, { bins: 5, normalization: "mean" }, cacheUri);
     const lambdaEnv = {
       ...moto.env,
-      BUCKET: stack.bucket,
-      QUEUE_URL: stack.queueUrl,
-      DLQ_URL: stack.dlqUrl,
-      JOB_QUEUE: stack.jobQueue,
-      JOB_DEFINITION: stack.jobDefinition,
+      BUCKET: lam.bucket,
+      QUEUE_URL: lam.queueUrl,
+      DLQ_URL: lam.dlqUrl,
+      JOB_QUEUE: lam.jobQueue,
+      JOB_DEFINITION: lam.jobDefinition,
       DEFAULT_WORKERS: "100",
     };
     const event = {
       Records: [
-        { eventName: "ObjectCreated:Put", s3: { bucket: { name: stack.bucket }, object: { key: "runs/lambda-run/manifest.json" } } },
-        { eventName: "ObjectCreated:Put", s3: { bucket: { name: stack.bucket }, object: { key: "runs/lambda-run/done/1.json" } } },
+        { eventName: "ObjectCreated:Put", s3: { bucket: { name: lam.bucket }, object: { key: "runs/lambda-run/manifest.json" } } },
+        { eventName: "ObjectCreated:Put", s3: { bucket: { name: lam.bucket }, object: { key: "runs/lambda-run/done/1.json" } } },
       ],
     };
     const lines: string[] = [];
     const result = await startHandler(event, { env: lambdaEnv, log: (l) => lines.push(l) });
     expect(result.started).toEqual([{ run: run.uri, bins: 5, jobId: expect.any(String), workers: 3 }]);
-    expect(result.ignored).toEqual([{ key: `s3://${stack.bucket}/runs/lambda-run/done/1.json`, reason: expect.stringContaining("not a run's manifest.json") }]);
+    expect(result.ignored).toEqual([{ key: `s3://${lam.bucket}/runs/lambda-run/done/1.json`, reason: expect.stringContaining("not a run's manifest.json") }]);
     const job = (await clients.batch.send(new DescribeJobsCommand({ jobs: [result.started[0].jobId!] }))).jobs![0];
     expect(job.arrayProperties?.size).toBe(3);
-    expect(job.jobDefinition).toBe(stack.jobDefinition);
-    const after = await queueDepth(clients.sqs, stack.queueUrl);
-    expect(after.visible + after.inFlight).toBe(before.visible + before.inFlight + 5);
+    expect(job.jobDefinition).toBe(lam.jobDefinition);
+    expect(await queueDepth(clients.sqs, lam.queueUrl)).toEqual({ visible: 5, inFlight: 0, delayed: 0 });
     const record = await readSubmission(run);
     expect(record).toMatchObject({ by: "lambda", state: "submitted", workers: 3 });
     expect(record!.enqueued[0].bins).toBe("0-4");
@@ -212,11 +216,11 @@ describe.skipIf(!moto.ok)("the AWS commands on moto", () => {
     expect(((await statusHandler({ queryStringParameters: { run: "s3://elsewhere/runs/x" } }, { env: lambdaEnv })) as { statusCode: number }).statusCode).toBe(400);
 
     // One worker is a plain job: Batch arrays have at least two children.
-    const single = open(`s3://${stack.bucket}/runs/single`);
+    const single = open(`s3://${lam.bucket}/runs/single`);
     await single.put("aws/request.json", JSON.stringify({ workers: 1 }));
-    await planRun(single, s3Cache, { bins: 2, normalization: "mean" }, s3CacheUri);
+    await planRun(single, lamCache, { bins: 2, normalization: "mean" }, cacheUri);
     const one = await startHandler(
-      { Records: [{ s3: { bucket: { name: stack.bucket }, object: { key: "runs/single/manifest.json" } } }] },
+      { Records: [{ s3: { bucket: { name: lam.bucket }, object: { key: "runs/single/manifest.json" } } }] },
       { env: lambdaEnv, log: () => {} },
     );
     const plain = (await clients.batch.send(new DescribeJobsCommand({ jobs: [one.started[0].jobId!] }))).jobs![0];

@@ -84,7 +84,7 @@ describe("drain on one queue with real worker processes", () => {
     const n = m.selection.queries;
     expect(rows.length).toBe(n * (n - 1));
     expect(await queueDepth(fx.sqs, q.queueUrl)).toEqual({ visible: 0, inFlight: 0, delayed: 0 });
-  });
+  }, 180_000);
 
   it("SIGTERM: the bin in progress is released at once (visible again), the worker exits 0, another worker takes it", async () => {
     const run = s3Run("term");
@@ -109,7 +109,7 @@ describe("drain on one queue with real worker processes", () => {
     expect(out2.code, out2.stderr).toBe(0);
     expect(out2.stderr).toMatch(/bin 2 of \S+: scoring \(\d+ pairs, receive 2\)/);
     expect((await binStatus(run)).done).toEqual([2]);
-  });
+  }, 180_000);
 
   it("a bin that always fails: failed/K.json, and after maxReceiveCount receives the message is in the dead-letter queue", async () => {
     const run = s3Run("failing");
@@ -143,5 +143,5 @@ describe("drain on one queue with real worker processes", () => {
     expect(dead.map((b) => JSON.parse(b))).toEqual([{ v: 1, run: run.uri, bin: bad[0] }]);
     const attrs = await fx.sqs.send(new GetQueueAttributesCommand({ QueueUrl: q.dlqUrl, AttributeNames: ["ApproximateNumberOfMessagesNotVisible"] }));
     expect(attrs.Attributes?.ApproximateNumberOfMessagesNotVisible).toBe("1");
-  });
+  }, 180_000);
 });

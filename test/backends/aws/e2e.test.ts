@@ -52,8 +52,9 @@ describe.skipIf(!docker.ok || !moto?.ok)("AWS end to end: moto's Batch runs the 
   afterAll(async () => {
     s3.destroy();
     await moto.stop();
-    // moto removes its jobs' containers, unless it was stopped before they ended
-    const left = await docker.run(["ps", "-aq", "--filter", `ancestor=${image}`]);
+    // moto removes its jobs' containers, unless it was stopped before they ended (by their
+    // names, the job's: other test files run containers of the same image at the same time)
+    const left = await docker.run(["ps", "-aq", "--filter", "name=nblast-fanout-kc20"]);
     const ids = left.stdout.split("\n").filter(Boolean);
     if (ids.length > 0) await docker.run(["rm", "-f", ...ids]);
     await work?.cleanup();
@@ -112,5 +113,5 @@ describe.skipIf(!docker.ok || !moto?.ok)("AWS end to end: moto's Batch runs the 
     expect([...perKey.values()].every((n) => n === 1)).toBe(true);
 
     expect(rowsDiff(await mergedRows(run), await mergedRows(reference))).toBeUndefined();
-  });
+  }, 6 * 60_000);
 });
