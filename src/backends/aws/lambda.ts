@@ -8,7 +8,8 @@
  *   else DEFAULT_WORKERS (100).
  * - statusHandler: `{ run }` (invoked directly) or `{ queryStringParameters: { run } }`
  *   (a function URL or API Gateway): the run's status as `status --run RUN --json` prints
- *   it. RUN is s3://BUCKET/runs/NAME or just NAME.
+ *   it, but for `aws.deadLetteredBins` (null: the function reads queue attributes only).
+ *   RUN is s3://BUCKET/runs/NAME or just NAME.
  *
  * Environment (set by the stack): BUCKET, QUEUE_URL, DLQ_URL, JOB_QUEUE, JOB_DEFINITION,
  * DEFAULT_WORKERS, VCPU_HOUR_PRICE; AWS_REGION and the credentials are Lambda's own.
@@ -150,7 +151,13 @@ export async function statusHandler(event: StatusEvent, deps: LambdaDeps = {}): 
   try {
     const bins = await binStatus(run);
     const price = Number(env.VCPU_HOUR_PRICE);
-    const aws = await awsStatus(run, bins, { vcpuHourPrice: Number.isFinite(price) && price > 0 ? price : undefined, clients: deps.clients });
+    // Queue attributes only: looking into the dead-letter queue would need receive rights
+    // the status function is not granted (deadLetteredBins is null; the failed bins say why).
+    const aws = await awsStatus(run, bins, {
+      vcpuHourPrice: Number.isFinite(price) && price > 0 ? price : undefined,
+      clients: deps.clients,
+      peekDeadLetters: false,
+    });
     return respond(200, { run: runUri, bins: bins.bins, counts: bins.counts, failed: bins.failed, pending: bins.pending, totals: bins.totals, aws });
   } catch (err) {
     if (http && err instanceof InputError) return respond(404, { error: err.message });

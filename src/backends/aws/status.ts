@@ -28,8 +28,11 @@ export interface AwsStatus {
   /** Depth of the queue shared by every run of the stack (not of this run alone). */
   readonly queue: QueueDepth;
   readonly deadLetterQueue: QueueDepth;
-  /** This run's bins now in the dead-letter queue (seen by receiving and releasing them). */
-  readonly deadLetteredBins: number[];
+  /**
+   * This run's bins now in the dead-letter queue (seen by receiving and releasing them);
+   * null when not looked at (the status Lambda may only read queue attributes).
+   */
+  readonly deadLetteredBins: number[] | null;
   readonly jobs: readonly JobView[];
   readonly throughput: { readonly binsPerHour: number; readonly pairsPerSecond: number; readonly windowSeconds: number } | undefined;
   /** Seconds left at the rate so far (by the plan's bin costs), when it can be told. */
@@ -47,7 +50,10 @@ export interface AwsStatus {
 export interface AwsStatusOptions {
   readonly vcpuHourPrice?: number;
   readonly clients?: AwsClients;
-  /** Look into the dead-letter queue for this run's bins (default true; see peekDeadLetters). */
+  /**
+   * Look into the dead-letter queue for this run's bins (default true; see peekDeadLetters).
+   * It needs sqs:ReceiveMessage and sqs:ChangeMessageVisibility on that queue.
+   */
   readonly peekDeadLetters?: boolean;
 }
 
@@ -62,8 +68,8 @@ export async function awsStatus(run: Storage, bins: BinStatus, opts: AwsStatusOp
       queueDepth(clients.sqs, record.stack.deadLetterQueueUrl),
       describeJobs(clients.batch, record.jobs),
     ]);
-    const deadLetteredBins =
-      (opts.peekDeadLetters ?? true) && deadLetterQueue.visible > 0 ? await peekDeadLetters(clients, record) : [];
+    const peek = opts.peekDeadLetters ?? true;
+    const deadLetteredBins = !peek ? null : deadLetterQueue.visible > 0 ? await peekDeadLetters(clients, record) : [];
     const t = bins.totals;
     const price = opts.vcpuHourPrice ?? DEFAULT_VCPU_HOUR_PRICE;
     let throughput: AwsStatus["throughput"];
@@ -143,7 +149,7 @@ export function formatAwsStatus(s: AwsStatus, bins: BinStatus, runUri: string): 
     `  queue (shared by every run): ${q.visible} waiting, ${q.inFlight} in flight, ${q.delayed} delayed; ` +
       `dead-letter queue: ${s.deadLetterQueue.visible + s.deadLetterQueue.inFlight}`,
   );
-  if (s.deadLetteredBins.length > 0) {
+  if (s.deadLetteredBins !== null && s.deadLetteredBins.length > 0) {
     out.push(`  dead-lettered bins of this run: ${formatRanges(s.deadLetteredBins)} (retry them with: nblast-fanout redrive --run ${runUri})`);
   }
   for (const j of s.jobs) {

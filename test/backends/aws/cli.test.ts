@@ -209,7 +209,7 @@ describe.skipIf(!moto.ok)("the AWS commands on moto", () => {
 
     const status = (await statusHandler({ run: "lambda-run" }, { env: lambdaEnv })) as { counts: unknown; aws: { jobs: unknown[]; state: string } };
     expect(status.counts).toEqual({ done: 0, failed: 0, pending: 5 });
-    expect(status.aws).toMatchObject({ state: "submitted", jobs: [expect.objectContaining({ size: 3 })] });
+    expect(status.aws).toMatchObject({ state: "submitted", jobs: [expect.objectContaining({ size: 3 })], deadLetteredBins: null });
     const http = (await statusHandler({ queryStringParameters: { run: run.uri } }, { env: lambdaEnv })) as { statusCode: number; body: string };
     expect(http.statusCode).toBe(200);
     expect(JSON.parse(http.body).counts).toEqual({ done: 0, failed: 0, pending: 5 });
