@@ -1,4 +1,5 @@
 /** Every remote backend, in the order `status`, `resume` and `cancel` look for their records. */
+import { awsBackend } from "./aws/index.ts";
 import type { RemoteBackend } from "./remote.ts";
 
-export const REMOTE_BACKENDS: readonly RemoteBackend[] = [];
+export const REMOTE_BACKENDS: readonly RemoteBackend[] = [awsBackend];

@@ -12,6 +12,8 @@ import type { BinStatus } from "../worker/markers.ts";
 export interface RemoteStatusOptions {
   /** Machine-readable output: the backend's section goes under its name in the JSON. */
   readonly json: boolean;
+  /** USD per vCPU-hour for a backend that prices its compute (AWS); undefined: its default, named as an assumption. */
+  readonly vcpuHourPrice?: number;
 }
 
 export interface RemoteBackend {

@@ -9,6 +9,7 @@ import { REMOTE_BACKENDS } from "../backends/remote-list.ts";
 import { InputError } from "../nblast/errors.ts";
 import { openStorage } from "../storage/open.ts";
 import type { Storage } from "../storage/types.ts";
+import { positiveInt } from "./parse-options.ts";
 
 /**
  * The `submit` command; backends register their subcommands on it (`submit slurm`,
@@ -25,10 +26,12 @@ export function registerBackendCommands(program: Command): void {
     .command("resume")
     .description("submit again only the bins of a submitted run that are neither done nor queued")
     .requiredOption("--run <run-uri>", "the run's folder or s3:// prefix")
-    .action(async (o: { run: string }) => {
+    .option("--all-missing", "AWS runs: send every bin neither done nor dead-lettered again, even those assumed still queued")
+    .option("--workers <n>", "AWS runs: the size of a new array job, if no worker is running (default: the size first submitted)", positiveInt)
+    .action(async (o: { run: string; allMissing?: boolean; workers?: number }) => {
       const run = openStorage(o.run);
       const backend = await submittedBackend(run, "resume");
-      process.stdout.write(`${await backend.resume(run, {})}\n`);
+      process.stdout.write(`${await backend.resume(run, { allMissing: o.allMissing, workers: o.workers })}\n`);
     });
 
   program

@@ -3,6 +3,7 @@ import { fileURLToPath } from "node:url";
 import { Command, CommanderError } from "commander";
 import { InputError } from "../nblast/errors.ts";
 import { TOOL_VERSION } from "../version.ts";
+import { registerAwsCommands } from "./aws-command.ts";
 import { registerBackendCommands, registerSubmit } from "./backend-commands.ts";
 import { registerCache } from "./cache-command.ts";
 import { registerDb } from "./db-command.ts";
@@ -28,7 +29,8 @@ export function buildProgram(): Command {
   registerResults(program);
   registerDb(program);
   // Backends add their subcommands to `submit` here: registerSlurmSubmit(submit), ...
-  registerSubmit(program);
+  const submit = registerSubmit(program);
+  registerAwsCommands(program, submit);
   registerBackendCommands(program);
   return program;
 }

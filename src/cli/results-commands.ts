@@ -10,7 +10,7 @@ import { exportMerged, formatFloat32, topMatches } from "../results/index.ts";
 import { openStorage } from "../storage/open.ts";
 import type { Storage } from "../storage/types.ts";
 import { binStatus, verifiedShards, type RunShards } from "../worker/index.ts";
-import { oneOf, positiveInt } from "./parse-options.ts";
+import { oneOf, positiveInt, positiveNumber } from "./parse-options.ts";
 
 export function registerResults(program: Command): void {
   program
@@ -45,14 +45,15 @@ export function registerResults(program: Command): void {
     .description("where a run stands: bins done, failed (with why) and pending")
     .requiredOption("--run <run-uri>", "the run's folder or s3:// prefix")
     .option("--json", "print the status as JSON (bins, and the backend's section for a submitted run)")
-    .action(async (o: { run: string; json?: boolean }) => {
+    .option("--vcpu-hour-price <usd>", "AWS runs: the price of a vCPU-hour for the cost figures (default 0.015, an assumed Spot price)", positiveNumber)
+    .action(async (o: { run: string; json?: boolean; vcpuHourPrice?: number }) => {
       const run = openStorage(o.run);
       const s = await binStatus(run);
       // A run submitted to Slurm or AWS adds what its backend knows (jobs, queue, cost).
       const backend = await remoteBackendOf(run, REMOTE_BACKENDS);
-      const extra = backend === undefined ? undefined : await backend.status(run, s, { json: o.json === true });
+      const extra = backend === undefined ? undefined : await backend.status(run, s, { json: o.json === true, vcpuHourPrice: o.vcpuHourPrice });
       if (o.json === true) {
-        const json: Record<string, unknown> = { run: o.run, bins: s.bins, counts: s.counts, failed: s.failed, pending: s.pending };
+        const json: Record<string, unknown> = { run: o.run, bins: s.bins, counts: s.counts, failed: s.failed, pending: s.pending, totals: s.totals };
         if (backend !== undefined) json[backend.name] = extra?.json;
         process.stdout.write(JSON.stringify(json, null, 2) + "\n");
         return;

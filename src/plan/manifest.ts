@@ -215,6 +215,19 @@ export function buildManifest(inputs: ManifestInputs): RunManifest {
   return { ...draft, digest: "sha256:" + sha256(draftText) };
 }
 
+/**
+ * The same plan with its cache at another URI (a local cache uploaded to S3 for the cloud),
+ * sealed again: a new digest, since the digest covers the URI. Nothing else changes, and
+ * the cache's checksum still binds the plan to the same cache bytes.
+ */
+export function withCacheUri(manifest: RunManifest, uri: string): RunManifest {
+  const draft: RunManifest = { ...manifest, digest: ZERO_DIGEST, cache: { ...manifest.cache, uri } };
+  const text = formatJson(draft);
+  const sealed = { ...draft, digest: "sha256:" + sha256(text) };
+  checkConsistency(validate(JSON.parse(formatJson(sealed)), "re-homed manifest", false), "re-homed manifest");
+  return sealed;
+}
+
 /** The manifest's bytes (deterministic). */
 export function serializeManifest(manifest: RunManifest): string {
   return formatJson(manifest);

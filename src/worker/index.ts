@@ -6,7 +6,7 @@ export type { WorkerSessionOptions } from "./session.ts";
 export { binStatus, checkDone, doneKey, failedKey, hashObject, readFailed } from "./markers.ts";
 export { verifiedShards } from "./run-shards.ts";
 export type { RunShards, RunShardsOptions, VerifiedShard } from "./run-shards.ts";
-export type { BinStatus, DoneCheck, DoneMarker, FailedMarker } from "./markers.ts";
+export type { BinStatus, DoneCheck, DoneMarker, DoneTotals, FailedMarker } from "./markers.ts";
 export { ScorePool } from "./score-pool.ts";
 export type { ScoreJob, ScoreResult, ScoreRunOptions } from "./score-pool.ts";
 export { binPairCount, planBinLayout } from "./bin-job.ts";

@@ -162,6 +162,21 @@ export interface BinStatus {
   /** Everything else: never run, running, or killed mid-way. */
   readonly pending: number[];
   readonly counts: { done: number; failed: number; pending: number };
+  /** What the done bins' markers add up to (throughput, ETA and cost of a remote run). */
+  readonly totals: DoneTotals;
+}
+
+export interface DoneTotals {
+  readonly pairs: number;
+  readonly rows: number;
+  /** Sum of threads x wall seconds of the done bins: the vCPU-seconds their computation held. */
+  readonly vcpuSeconds: number;
+  /** Sum of the plan's estimated cost of the done bins, and of every bin. */
+  readonly planCost: number;
+  readonly planCostTotal: number;
+  /** Earliest start and latest finish of a done bin (ms since the epoch), when any is done. */
+  readonly firstStarted: number | undefined;
+  readonly lastFinished: number | undefined;
 }
 
 /**
@@ -180,8 +195,24 @@ export async function binStatus(run: Storage, opts: { concurrency?: number } = {
   const doneBins = doneKeys.map((k) => binOf(k, "done")).filter((b): b is number => b !== undefined);
   const failedBins = failedKeys.map((k) => binOf(k, "failed")).filter((b): b is number => b !== undefined);
   const limit = opts.concurrency ?? 16;
-  const doneFlags = await mapLimit(doneBins, limit, async (b) => (await checkDone(run, manifest, b, "size")).state === "done");
-  const done = doneBins.filter((_, i) => doneFlags[i]).sort((a, b) => a - b);
+  const checks = await mapLimit(doneBins, limit, (b) => checkDone(run, manifest, b, "size"));
+  const done = doneBins.filter((_, i) => checks[i].state === "done").sort((a, b) => a - b);
+  const totals = { pairs: 0, rows: 0, vcpuSeconds: 0, planCost: 0, planCostTotal: 0, firstStarted: undefined as number | undefined, lastFinished: undefined as number | undefined };
+  for (const bin of manifest.work.bins) totals.planCostTotal += bin.cost;
+  for (const c of checks) {
+    if (c.state !== "done") continue;
+    const m = c.marker;
+    totals.pairs += m.pairs;
+    totals.rows += m.shard.rows;
+    totals.vcpuSeconds += m.threads * m.timings.total;
+    totals.planCost += manifest.work.bins[m.bin].cost;
+    const finished = Date.parse(m.finishedAt);
+    if (Number.isFinite(finished)) {
+      const started = finished - m.timings.total * 1000;
+      totals.firstStarted = Math.min(totals.firstStarted ?? started, started);
+      totals.lastFinished = Math.max(totals.lastFinished ?? finished, finished);
+    }
+  }
   const doneSet = new Set(done);
   const failedMarkers = await mapLimit(
     failedBins.filter((b) => !doneSet.has(b)),
@@ -195,5 +226,5 @@ export async function binStatus(run: Storage, opts: { concurrency?: number } = {
   const failedSet = new Set(failed.map((f) => f.bin));
   const pending: number[] = [];
   for (let b = 0; b < bins; b++) if (!doneSet.has(b) && !failedSet.has(b)) pending.push(b);
-  return { bins, done, failed, pending, counts: { done: done.length, failed: failed.length, pending: pending.length } };
+  return { bins, done, failed, pending, counts: { done: done.length, failed: failed.length, pending: pending.length }, totals };
 }

@@ -32,6 +32,8 @@ export interface StartTestFauxqsOptions {
   buckets?: string[];
   /** Make fauxqs honour `If-None-Match: *` on object writes, like S3 (default true). */
   conditionalWrites?: boolean;
+  /** Called with every request's method and path (e.g. to count the writes of a key). */
+  onRequest?: (method: string, path: string) => void;
 }
 
 export interface TestFauxqs {
@@ -58,6 +60,12 @@ const CREDENTIALS = { accessKeyId: "test", secretAccessKey: "test" };
 export async function startTestFauxqs(options: StartTestFauxqsOptions = {}): Promise<TestFauxqs> {
   const app = buildApp({ logger: false });
   if (options.conditionalWrites ?? true) honourIfNoneMatch(app);
+  const onRequest = options.onRequest;
+  if (onRequest !== undefined) {
+    app.addHook("onRequest", async (request) => {
+      onRequest(request.method, decodeURIComponent(request.url.split("?")[0]));
+    });
+  }
   let endpoint = "";
   loopbackQueueUrls(app, () => endpoint);
   const address = await app.listen({ host: "127.0.0.1", port: 0 });
