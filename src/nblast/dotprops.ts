@@ -2,11 +2,11 @@
  * Tangent vectors and alpha from points, as nat's dotprops(): for each point its k
  * nearest neighbours (the point itself counted) as nabor::knn(points, k = k) returns
  * them (NaborTree: the same neighbours where several are equidistant), the scatter
- * matrix of the neighbourhood about its mean, tangent = principal eigenvector,
- * alpha = (l1 - l2) / (l1 + l2 + l3).
+ * matrix of the neighbourhood about its mean, tangent = principal eigenvector as LAPACK's
+ * dsyevr gives it (R's eigen), alpha = (l1 - l2) / (l1 + l2 + l3).
  */
-import { symmetricEigen3 } from "./eigen3.ts";
-import { ldAdd, ldDivInt, ldHi, ldLo } from "./long-double.ts";
+import { lapackEigen3 } from "./lapack-eigen.ts";
+import { ldAdd, ldDivInt, ldHi, ldLo, ldSum3 } from "./long-double.ts";
 import { NaborTree } from "./nabor-tree.ts";
 import type { Dotprops, Vec3Array } from "./types.ts";
 
@@ -56,8 +56,10 @@ export function computeDotprops(points: Vec3Array, k = 5): Dotprops {
       diagonalEigen(cxx, cyy, czz, vect, alpha, i);
       continue;
     }
-    symmetricEigen3(cxx, cxy, cxz, cyy, cyz, czz, eig);
-    alpha[i] = (eig[0] - eig[1]) / (eig[0] + eig[1] + eig[2]);
+    // LAPACK's dsyevr, as R's eigen(); alpha as nat: (values[1] - values[2]) / sum(values),
+    // R's sum() adding in long double.
+    lapackEigen3(cxx, cxy, cxz, cyy, cyz, czz, eig);
+    alpha[i] = (eig[0] - eig[1]) / ldSum3(eig[0], eig[1], eig[2]);
     vect[3 * i] = eig[3];
     vect[3 * i + 1] = eig[4];
     vect[3 * i + 2] = eig[5];
@@ -98,7 +100,7 @@ function diagonalEigen(d1: number, d2: number, d3: number, vect: Float64Array, a
   vect[3 * i + 1] = 0;
   vect[3 * i + 2] = 0;
   vect[3 * i + axis[2]] = 1;
-  alpha[i] = (w[2] - w[1]) / (w[2] + w[1] + w[0]);
+  alpha[i] = (w[2] - w[1]) / ldSum3(w[2], w[1], w[0]);
 }
 
 /** R's rowMeans of one coordinate of the neighbourhood: a long double sum, divided by k. */

@@ -74,6 +74,18 @@ describe.each(configs.map((c) => [label(c), c] as const))("%s against R", (_name
     expect(bad.filter((d) => d !== undefined)).toEqual([]);
   });
 
+  it("dotprops of R's points have R's tangent bits at every point (LAPACK's dsyevr)", () => {
+    const bad: string[] = [];
+    for (const n of names) {
+      const r = rDotprops.get(n)!;
+      const ours = computeDotprops(r.points, cfg.params.k);
+      let differing = 0;
+      for (let i = 0; i < r.vect.length; i++) if (!Object.is(ours.vect[i], r.vect[i])) differing++;
+      if (differing > 0) bad.push(`${n}: ${differing} of ${r.vect.length} tangent coordinates differ`);
+    }
+    expect(bad).toEqual([]);
+  });
+
   it("scores from R's dotprops equal R's in every mode, with and without alpha", () => {
     const r = readRScores(cfg.set, cfg.config);
     expect(r.names).toEqual(names);
