@@ -2,7 +2,7 @@
  * buildCache: dotprops for every input neuron, computed on all cores, streamed in id order
  * into a local temp folder, then published so that cache.json appears last.
  */
-import { mkdir, mkdtemp, rename, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rename, rm, writeFile } from "node:fs/promises";
 import { endianness, tmpdir } from "node:os";
 import { extname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -11,6 +11,9 @@ import { MAX_ID } from "../ids/index.ts";
 import { InputError } from "../nblast/errors.ts";
 import type { DotpropsParams } from "../nblast/types.ts";
 import type { Storage } from "../storage/types.ts";
+import { makeDirs } from "../storage/make-dir.ts";
+import { hostTag } from "../storage/owner.ts";
+import { trackTemp, untrackTemp } from "../storage/temp-registry.ts";
 import { resolveThreadCount } from "../worker/thread-count.ts";
 import { AppendFile } from "./append-file.ts";
 import type { BuildResult, BuildTask } from "./build-worker.ts";
@@ -73,6 +76,9 @@ export interface BuildSummary {
   threads: number;
 }
 
+/** Scratch folders of local builds: ".cache-build-<host tag>-<pid>-<random>". */
+export const SCRATCH_PREFIX = ".cache-build-";
+
 const WORKER_URL = new URL("./build-worker" + extname(fileURLToPath(import.meta.url)), import.meta.url);
 
 /** How many failures cache.json lists for `cache info` (report.json has them all). */
@@ -96,10 +102,12 @@ export async function buildCache(opts: BuildOptions): Promise<BuildSummary> {
   const threads = Math.min(opts.threads ?? resolveThreadCount(undefined), total);
 
   const localOut = localPathOf(opts.out.uri);
-  if (localOut !== undefined) await mkdir(localOut, { recursive: true });
+  if (localOut !== undefined) await makeDirs(localOut);
   const scratchParent = localOut ?? opts.tmpDir ?? tmpdir();
   // In the output folder itself for a local cache, so publishing is a rename, not a copy.
-  const scratch = await mkdtemp(join(scratchParent, ".cache-build-"));
+  // The owner in the name: a later build removes the folder once this process is gone (sweep.ts).
+  const scratch = await mkdtemp(join(scratchParent, `${SCRATCH_PREFIX}${hostTag()}-${process.pid}-`));
+  trackTemp(scratch, "dir");
   const data = await AppendFile.create(join(scratch, DATA_KEY));
 
   try {
@@ -210,6 +218,7 @@ export async function buildCache(opts: BuildOptions): Promise<BuildSummary> {
   } finally {
     await data.abandon();
     await rm(scratch, { recursive: true, force: true });
+    untrackTemp(scratch);
   }
 }
 

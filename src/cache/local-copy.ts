@@ -4,10 +4,11 @@
  * stale copy, and the folder appears by one rename only once it is complete and verified
  * (its whole-file sha256 recomputed and compared with cache.json).
  */
-import { mkdir, mkdtemp, rename, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rename, rm, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { InputError } from "../nblast/errors.ts";
 import { LocalStorage } from "../storage/local.ts";
+import { makeDirs } from "../storage/make-dir.ts";
 import type { Storage } from "../storage/types.ts";
 import { DATA_KEY, INDEX_KEY, MANIFEST_KEY, REPORT_KEY } from "./format.ts";
 import { localPathOf } from "./local-path.ts";
@@ -33,7 +34,7 @@ export async function localCacheCopy(storage: Storage, cacheDir: string, opts: L
   const dir = join(root, manifest.sha256);
   if (await isCopyOf(dir, manifest.sha256)) return new LocalStorage(dir);
 
-  await mkdir(root, { recursive: true });
+  await makeDirs(root);
   const temp = await mkdtemp(join(root, `.${manifest.sha256.slice(0, 16)}-`));
   try {
     for (const key of [DATA_KEY, INDEX_KEY, REPORT_KEY]) await storage.getFile(key, join(temp, key));

@@ -7,6 +7,7 @@
  * CSV: header `query_id,target_id,score[,forward,reverse]`, ids as integers, scores as the
  * shortest decimal that reads back to the stored float32 (float32-text.ts), "\n" line ends.
  */
+import { once } from "node:events";
 import { resolve } from "node:path";
 import { ByteWriter } from "hyparquet-writer";
 import { formatIdAt, idWords, sameIdAt } from "../ids/index.ts";
@@ -45,7 +46,8 @@ export async function exportMerged(
     throw new InputError(`export format must be csv or parquet, got ${JSON.stringify(format)}`);
   }
   const plan = await planMerge(storage, undefined, opts.shards);
-  const path = resolve(out);
+  const toStdout = out === "-";
+  const path = toStdout ? "-" : resolve(out);
   const all = mergeShards(storage, plan);
   const merged = opts.topN === undefined ? all : capPerQuery(all, opts.topN, plan.components);
   const chunks = format === "csv" ? csvChunks(merged, plan.components) : parquetChunks(merged, plan, opts);
@@ -56,8 +58,17 @@ export async function exportMerged(
       yield chunk.data;
     }
   }
-  await writeStreamAtomic(path, counted());
+  if (toStdout) await writeToStdout(counted());
+  else await writeStreamAtomic(path, counted());
   return { path, format, rows, shards: plan.shards.length, components: plan.components };
+}
+
+/** `--out -`: the chunks to standard output, waiting for it to drain (a pipe may be slow). */
+async function writeToStdout(source: AsyncIterable<Uint8Array | string>): Promise<void> {
+  const out = process.stdout;
+  for await (const chunk of source) {
+    if (!out.write(chunk)) await once(out, "drain");
+  }
 }
 
 interface Chunk {

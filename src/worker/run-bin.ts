@@ -15,6 +15,7 @@ import { binWork } from "../plan/work.ts";
 import { allocRows, type ScoreRows } from "../results/rows.ts";
 import { writeShard } from "../results/shard-store.ts";
 import type { Storage } from "../storage/types.ts";
+import { describeSystemError } from "../storage/system-error.ts";
 import { TOOL_VERSION } from "../version.ts";
 import { planBinLayout } from "./bin-job.ts";
 import { checkDone, doneKey, failedKey, DONE_FORMAT, FAILED_FORMAT, MARKER_VERSION, type DoneMarker, type FailedMarker } from "./markers.ts";
@@ -228,7 +229,9 @@ function binError(bin: number, err: unknown): Error {
   const e = err instanceof Error ? err : new Error(String(err));
   if (e.message.startsWith(`bin ${bin}:`)) return e;
   if (e instanceof InputError) return new InputError(`bin ${bin}: ${e.message}`);
-  const out = new Error(`bin ${bin}: ${e.message}`, { cause: e });
+  // A file system's refusal in words (failed/K.json and the run's summary show it).
+  const sys = describeSystemError(e);
+  const out = new Error(`bin ${bin}: ${sys?.message ?? e.message}`, { cause: e });
   out.name = e.name;
   if (e.stack !== undefined) out.stack = e.stack.replace(e.message, out.message);
   return out;
