@@ -12,6 +12,7 @@ import { InputError } from "../nblast/errors.ts";
 import type { DotpropsParams } from "../nblast/types.ts";
 import type { Storage } from "../storage/types.ts";
 import { makeDirs } from "../storage/make-dir.ts";
+import { killPoint } from "../storage/kill-point.ts";
 import { hostTag } from "../storage/owner.ts";
 import { trackTemp, untrackTemp } from "../storage/temp-registry.ts";
 import { resolveThreadCount } from "../worker/thread-count.ts";
@@ -149,6 +150,7 @@ export async function buildCache(opts: BuildOptions): Promise<BuildSummary> {
           count++;
           totalPoints += r.n;
           await data.append(new Uint8Array(r.buffer));
+          if (count === 1) killPoint("cache-build");
         } else {
           if (opts.strict) throw new InputError(`cannot read neuron ${src.name} (id ${src.id}): ${r.reason}`);
           failed.push({ id: String(src.id), name: src.name, path: src.path, reason: r.reason, error: r.error });

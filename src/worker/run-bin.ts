@@ -16,6 +16,7 @@ import { allocRows, type ScoreRows } from "../results/rows.ts";
 import { writeShard } from "../results/shard-store.ts";
 import type { Storage } from "../storage/types.ts";
 import { describeSystemError } from "../storage/system-error.ts";
+import { killPoint } from "../storage/kill-point.ts";
 import { TOOL_VERSION } from "../version.ts";
 import { planBinLayout } from "./bin-job.ts";
 import { checkDone, doneKey, failedKey, DONE_FORMAT, FAILED_FORMAT, MARKER_VERSION, type DoneMarker, type FailedMarker } from "./markers.ts";
@@ -119,7 +120,10 @@ async function runBinIn(session: WorkerSession, opts: RunBinOptions, started: nu
       },
       {
         signal,
-        onScoring: () => progress("scoring", 0),
+        onScoring: () => {
+          progress("scoring", 0);
+          killPoint("bin-scoring");
+        },
         onPairs: (n) => progress("scoring", n),
         progressMs: opts.progressMs,
       },
@@ -145,6 +149,7 @@ async function runBinIn(session: WorkerSession, opts: RunBinOptions, started: nu
       rowsComputed: rows.length,
       threads: session.threads,
       host: hostname(),
+      pid: process.pid,
       tool: { name: "nblast-fanout", version: TOOL_VERSION },
       cache: { uri: manifest.cache.uri, checksum: cache.checksum, precision: cache.precision },
       timings: {
@@ -162,6 +167,7 @@ async function runBinIn(session: WorkerSession, opts: RunBinOptions, started: nu
     marker.timings.write = round3((performance.now() - tWrite) / 1000);
     marker.timings.total = round3(elapsed());
     marker.finishedAt = new Date().toISOString();
+    killPoint("before-marker");
     await run.put(doneKey(bin), JSON.stringify(marker, null, 2) + "\n");
     await run.delete(failedKey(bin));
     return { bin, status: "done", marker };
