@@ -217,6 +217,13 @@ export async function buildCache(opts: BuildOptions): Promise<BuildSummary> {
       elapsed: elapsed(),
       threads,
     };
+  } catch (err) {
+    // A file system error names the cache being built, not our scratch folder in it.
+    const e = err as NodeJS.ErrnoException;
+    if (typeof e.code === "string" && typeof e.path === "string" && e.path.startsWith(scratch)) {
+      e.path = join(localOut ?? opts.out.uri, e.path.slice(scratch.length + 1));
+    }
+    throw err;
   } finally {
     await data.abandon();
     await rm(scratch, { recursive: true, force: true });
