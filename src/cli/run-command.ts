@@ -131,7 +131,7 @@ async function notPlannedYet(run: Storage): Promise<never> {
         `(the same --input and options as the first time; the cache there is reused when they match)`,
     );
   }
-  throw new InputError(`${run.uri}: no run here (no manifest.json); start one with nblast-fanout run --input ... --out ${run.uri}`);
+  throw new InputError(`${run.uri}: no run manifest here (nothing was run in this folder); start a run with nblast-fanout run --input ... --out ${run.uri}`);
 }
 
 function shellQuote(a: string): string {

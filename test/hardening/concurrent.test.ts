@@ -4,7 +4,7 @@
  * computed which); two started at once with different options leave one run whose cache and
  * plan agree, and the other is refused.
  */
-import { readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -66,3 +66,44 @@ describe("--bins beyond the pairs", () => {
     expect(readdirSync(join(out, "cache"))).toEqual([]);
   });
 });
+
+describe("a bin claimed by another live process", () => {
+  it("is waited for by worker and run, then computed once its claim is released", async () => {
+    const { LocalStorage } = await import("../../src/storage/local.ts");
+    const { claimBin } = await import("../../src/worker/claims.ts");
+    const out = join(work.path, "claimed");
+    expect(runCli(["run", "--input", "samples/kcs20", "--out", out, "--bins", "3", "--workers", "1"]).status).toBe(0);
+    for (const f of readdirSync(join(out, "done"))) rmSync(join(out, "done", f));
+    // This test process holds bins 0 and 2, as a `run` elsewhere on this host would.
+    const run = new LocalStorage(out);
+    const held0 = await claimBin(run, 0, "run");
+    const held2 = await claimBin(run, 2, "run");
+    expect(held0.lease && held2.lease).toBeDefined();
+
+    const worker = spawnCli(["worker", "--run", out, "--bin", "0", "--threads", "1"]);
+    const runner = spawnCli(["run", "--resume", out, "--workers", "1"]);
+    await waitFor(() => existsSync(join(out, "done", "1.json")));
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(existsSync(join(out, "done", "0.json"))).toBe(false);
+    expect(existsSync(join(out, "done", "2.json"))).toBe(false);
+    await held0.lease!.release();
+    await held2.lease!.release();
+    const [w, r] = await Promise.all([worker, runner]);
+    expect(w.code, w.stderr).toBe(0);
+    expect(w.stderr).toContain(`bin 0: being computed by run (bin 0) (pid ${process.pid}`);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain(`bin 2 is being computed by run (bin 2) (pid ${process.pid}`);
+    const pidOf = (bin: number) => (JSON.parse(readFileSync(join(out, "done", `${bin}.json`), "utf8")) as { pid: number }).pid;
+    expect(pidOf(1)).toBe(r.pid);
+    expect(pidOf(2)).toBe(r.pid);
+    // Bin 0: whichever of the two claimed it first once it was free, computed once.
+    expect([w.pid, r.pid]).toContain(pidOf(0));
+    expect(computed(r.stderr) + (w.stderr.includes("bin 0: done,") ? 1 : 0)).toBe(3);
+    expect(leftovers(out)).toEqual([]);
+  });
+});
+
+async function waitFor(ok: () => boolean): Promise<void> {
+  for (let i = 0; i < 600 && !ok(); i++) await new Promise((r) => setTimeout(r, 100));
+  expect(ok()).toBe(true);
+}
