@@ -7,6 +7,7 @@ import { claimBin } from "../worker/claims.ts";
 import { readManifest } from "../plan/index.ts";
 import { describeHolder, type Lease } from "../storage/lease-file.ts";
 import type { Storage } from "../storage/types.ts";
+import { checkOutFolder } from "../storage/out-target.ts";
 import { CliExit, interruptSignal } from "./exit.ts";
 import { nonNegativeInt, positiveInt } from "./parse-options.ts";
 
@@ -38,6 +39,7 @@ export function registerWorker(program: Command): void {
       const run = openStorage(o.run);
       let claim: Lease | undefined;
       try {
+        await checkOutFolder(run.uri, "--run"); // a run folder that cannot take the shard fails now, in words
         // Claimed once: another `worker` or `run` computing this bin is waited for, not doubled.
         claim = await claimOrWait(run, o.bin, signal);
         if (claim === undefined) {

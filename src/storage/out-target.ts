@@ -10,7 +10,6 @@ import type { Stats } from "node:fs";
 import { dirname, join } from "node:path";
 import { InputError } from "../nblast/errors.ts";
 import { tempPathFor } from "./atomic-file.ts";
-import { makeDirs } from "./make-dir.ts";
 import { parseStorageUri } from "./open.ts";
 import { trackTemp, untrackTemp } from "./temp-registry.ts";
 
@@ -66,9 +65,27 @@ export async function checkOutFolder(uri: string, option = "--out"): Promise<voi
   await probeFolder(path);
 }
 
-/** Makes `dir` and writes, fsyncs and removes a probe file in it; fs errors propagate as they are. */
-export async function probeFolder(dir: string): Promise<void> {
-  await makeDirs(dir);
+/**
+ * Writes, fsyncs and removes a probe file in `dir`, or in its nearest existing ancestor when
+ * it does not exist yet (the folders to be made would live on that file system: a missing
+ * path cannot be a mount point), so a refused --out leaves nothing behind. fs errors
+ * propagate, naming the folder.
+ */
+export async function probeFolder(target: string): Promise<void> {
+  let dir = target;
+  for (;;) {
+    const s = await stat(dir).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === "ENOENT") return undefined;
+      throw err;
+    });
+    if (s !== undefined) {
+      if (!s.isDirectory()) throw Object.assign(new Error(`ENOTDIR: not a directory, '${dir}'`), { code: "ENOTDIR", syscall: "probe", path: target });
+      break;
+    }
+    const up = dirname(dir);
+    if (up === dir) break;
+    dir = up;
+  }
   const probe = tempPathFor(join(dir, "write-probe"));
   trackTemp(probe);
   try {

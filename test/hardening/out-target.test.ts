@@ -4,7 +4,7 @@
  * a read-only, full or pseudo file system fails at once, in words.
  */
 import { spawnSync } from "node:child_process";
-import { lstatSync, mkdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -79,6 +79,10 @@ describe("--out that is not a regular file", () => {
     const e = runCli(["export", "--run", join(work.path, "no-run"), "--out", folder]);
     expect(e.status).toBe(2);
     expect(e.stderr).toContain("is a folder");
+    // A refused --out makes nothing: not even the folders it names.
+    const deep = runCli(["export", "--run", join(work.path, "no-run"), "--out", join(work.path, "new", "sub", "x.csv")]);
+    expect(deep.status).toBe(2);
+    expect(existsSync(join(work.path, "new"))).toBe(false);
   });
 
   it("refuses a run --out that is a file, before any work", () => {
@@ -122,10 +126,10 @@ describe("file systems that cannot take the write", () => {
   it("an --out under /proc fails at once naming the path (it hung before)", () => {
     const s = score("/proc/sys/nbf-test/scores.csv");
     expect(s.status).toBe(2);
-    expect(s.stderr).toMatch(/^nblast-fanout: cannot create the folder \/proc\/sys\/nbf-test: no such file or folder \(ENOENT\); /);
+    expect(s.stderr).toMatch(/^nblast-fanout: cannot write into \/proc\/sys: no such file or folder \(ENOENT\); /);
     const r = runCli(["cache", "build", "--input", "samples/kcs20", "--out", "/proc/nbf-test/cache"]);
     expect(r.status).toBe(2);
-    expect(r.stderr).toContain("cannot create the folder /proc/nbf-test");
+    expect(r.stderr).toContain("cannot write into /proc: no such file or folder (ENOENT)");
   });
 
   it("a read-only file system: named, in words, before any work", (ctx) => {
@@ -139,7 +143,7 @@ describe("file systems that cannot take the write", () => {
       expect(s.stderr).toBe(`nblast-fanout: cannot write into ${ro}: read-only file system (EROFS); choose an --out on a writable file system (or remount ${work.path} read-write)\n`);
       const r = runCli(["run", "--input", "samples/kcs20", "--out", join(ro, "run")]);
       expect(r.status).toBe(2);
-      expect(r.stderr).toContain(`cannot create the folder ${join(ro, "run")}: read-only file system (EROFS)`);
+      expect(r.stderr).toContain(`cannot write into ${ro}: read-only file system (EROFS)`);
       expect(r.stderr).not.toContain("dotprops ["); // refused before the cache build
     } finally {
       m.unmount();
