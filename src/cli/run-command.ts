@@ -47,8 +47,12 @@ export function registerRun(program: Command): void {
     .option("--cache-dir <dir>", "where an S3 cache is copied on this host");
   addDotpropsOptions(cmd);
   // The planning options are `plan`'s own, registered by the same code.
-  addPlanOptions(cmd).action(async (o: RunOptions) => {
-    const run = await prepareRun(o);
+  addPlanOptions(cmd).action(async (o: RunOptions, self: Command) => {
+    // The words the user typed after the program's name, as commander received them
+    // (rawArgs is commander's, untyped); else this process's own arguments.
+    const raw = ((self.parent ?? self) as unknown as { rawArgs?: unknown }).rawArgs;
+    const words = Array.isArray(raw) && raw.every((a) => typeof a === "string") ? raw.slice(2) : process.argv.slice(2);
+    const run = await prepareRun(o, words);
     const { signal, dispose } = interruptSignal();
     const { onProgress, stop } = runProgressBar();
     let summary;
@@ -76,7 +80,7 @@ export function registerRun(program: Command): void {
 }
 
 /** The run folder, planned: resumed as it is, or cached (when needed) and planned now. */
-async function prepareRun(o: RunOptions): Promise<Storage> {
+async function prepareRun(o: RunOptions, command: string[]): Promise<Storage> {
   if (o.resume !== undefined) {
     if (o.input !== undefined || o.cache !== undefined || o.out !== undefined) {
       throw new InputError("--resume takes the run folder alone: its plan is fixed (drop --input, --cache and --out)");
@@ -95,7 +99,7 @@ async function prepareRun(o: RunOptions): Promise<Storage> {
   // finds the cache and plan made (the same options reuse them; others are refused).
   const lock = await prepareOutFolder(run, "run (cache and plan)", { wait: true });
   try {
-    await run.putIfAbsent(RUN_COMMAND_KEY, JSON.stringify({ format: RUN_COMMAND_FORMAT, command: process.argv.slice(2) }) + "\n");
+    await run.putIfAbsent(RUN_COMMAND_KEY, JSON.stringify({ format: RUN_COMMAND_FORMAT, command }) + "\n");
     if (o.bins !== undefined && o.cache !== undefined) checkBinsFit(o.bins, (await openCache(openStorage(o.cache))).count);
     const cache = o.cache !== undefined ? openStorage(o.cache) : await cacheInputs(o, run.child("cache"));
     const created = await planFromOptions({ ...o, cache: cache.uri, out: run.uri });
