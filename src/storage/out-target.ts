@@ -23,6 +23,7 @@ function kindOf(s: Stats): string {
   if (s.isSocket()) return "a socket";
   if (s.isCharacterDevice()) return "a character device";
   if (s.isBlockDevice()) return "a block device";
+  if (s.isFile()) return "a file";
   return "not a regular file";
 }
 

@@ -90,7 +90,7 @@ describe("--out that is not a regular file", () => {
     writeFileSync(file, "x");
     const r = runCli(["run", "--input", "samples/kcs20", "--out", file]);
     expect(r.status).toBe(2);
-    expect(r.stderr).toContain("not a folder");
+    expect(r.stderr).toContain(`--out ${file} is a file, not a folder`);
     expect(readFileSync(file, "utf8")).toBe("x");
   });
 
