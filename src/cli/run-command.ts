@@ -15,6 +15,7 @@ import { cacheBuildProgressBar, runProgressBar } from "./progress.ts";
 import { prepareOutFolder } from "./folder-guard.ts";
 import { describeHolder } from "../storage/lease-file.ts";
 import { sweepLeftovers } from "../storage/sweep.ts";
+import { checkOutFolder } from "../storage/out-target.ts";
 
 interface RunOptions extends DotpropsOptions, Omit<PlanOptions, "cache" | "out"> {
   input?: string[];
@@ -88,6 +89,7 @@ async function prepareRun(o: RunOptions, command: string[]): Promise<Storage> {
     const run = openStorage(o.resume);
     if ((await run.size("manifest.json")) === undefined) await notPlannedYet(run);
     await readManifest(run); // a clear error when the plan there is not usable
+    await checkOutFolder(run.uri, "--resume"); // the shards go here: a full or read-only disk fails now
     const removed = await sweepLeftovers(run.uri);
     if (removed.length > 0) process.stderr.write(`removed ${removed.length} leftovers of killed processes in ${run.uri}\n`);
     return run;

@@ -161,11 +161,20 @@ describe("file systems that cannot take the write", () => {
       expect(r.stderr).toMatch(new RegExp(`nblast-fanout: cannot write ${join(tiny, "cache")}/\\S+: no space left on the device \\(ENOSPC\\); free space`));
       expect(leftovers(tiny)).toEqual([]);
       // A full file system is found by the probe, before any work.
+      const run = join(tiny, "run");
+      mkdirSync(run);
+      // The plan of the run made by the `--out -` tests above.
+      writeFileSync(join(run, "manifest.json"), readFileSync(join(work.path, "run", "manifest.json")));
       writeFileSync(join(tiny, "filler"), Buffer.alloc(0));
       spawnSync("dd", ["if=/dev/zero", `of=${join(tiny, "filler")}`, "bs=4k", "count=64"]);
       const s = score(join(tiny, "scores.csv"));
       expect(s.status).toBe(1);
       expect(s.stderr).toContain(`cannot write into ${tiny}: no space left on the device (ENOSPC)`);
+      // The planned run on the full file system: run --resume says so before any bin.
+      const r2 = runCli(["run", "--resume", run]);
+      expect(r2.status).toBe(1);
+      expect(r2.stderr).toContain(`cannot write into ${run}: no space left on the device (ENOSPC)`);
+      expect(r2.stderr).not.toContain("bins computed");
     } finally {
       m.unmount();
     }
