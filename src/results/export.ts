@@ -7,7 +7,6 @@
  * CSV: header `query_id,target_id,score[,forward,reverse]`, ids as integers, scores as the
  * shortest decimal that reads back to the stored float32 (float32-text.ts), "\n" line ends.
  */
-import { once } from "node:events";
 import { resolve } from "node:path";
 import { ByteWriter } from "hyparquet-writer";
 import { formatIdAt, idWords, sameIdAt } from "../ids/index.ts";
@@ -66,8 +65,33 @@ export async function exportMerged(
 /** `--out -`: the chunks to standard output, waiting for it to drain (a pipe may be slow). */
 async function writeToStdout(source: AsyncIterable<Uint8Array | string>): Promise<void> {
   const out = process.stdout;
-  for await (const chunk of source) {
-    if (!out.write(chunk)) await once(out, "drain");
+  // The reader went away (`| head`): stop quietly, as other Unix tools do; any other error fails.
+  let failed: Error | undefined;
+  let closed = false;
+  const onError = (err: NodeJS.ErrnoException): void => {
+    if (err.code === "EPIPE") closed = true;
+    else failed = err;
+  };
+  out.on("error", onError);
+  try {
+    for await (const chunk of source) {
+      if (closed) break;
+      if (failed !== undefined) throw failed;
+      if (!out.write(chunk)) {
+        await new Promise<void>((resolve) => {
+          const done = (): void => {
+            out.off("drain", done);
+            out.off("error", done);
+            resolve();
+          };
+          out.on("drain", done);
+          out.on("error", done);
+        });
+      }
+    }
+    if (failed !== undefined) throw failed;
+  } finally {
+    out.off("error", onError);
   }
 }
 

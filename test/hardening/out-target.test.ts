@@ -10,14 +10,17 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../helpers/cli.ts";
 import { missing } from "../helpers/skip.ts";
-import { leftovers, mountTmpfs, tempDir } from "./helpers.ts";
+import { leftovers, MAIN, mountTmpfs, tempDir } from "./helpers.ts";
 
 const QUERY = "samples/kcs20/GadMARCM-F000142_seg002.csv";
 const score = (out: string) => runCli(["score", "--query", QUERY, "--out", out]);
 
 let work: ReturnType<typeof tempDir>;
+let run: string; // a finished run, for export
 beforeAll(() => {
   work = tempDir("out-target");
+  run = join(work.path, "run");
+  expect(runCli(["run", "--input", "samples/kcs20", "--out", run, "--bins", "2", "--workers", "1"]).status).toBe(0);
 });
 afterAll(() => work.cleanup());
 
@@ -111,14 +114,18 @@ describe("--out -", () => {
   });
 
   it("export writes the merged CSV to standard output, the same bytes as to a file", () => {
-    const run = join(work.path, "run");
-    expect(runCli(["run", "--input", "samples/kcs20", "--out", run, "--bins", "2", "--workers", "1"]).status).toBe(0);
     const e = runCli(["export", "--run", run, "--out", "-"]);
     expect(e.status).toBe(0);
     const file = join(work.path, "merged.csv");
     expect(runCli(["export", "--run", run, "--out", file]).status).toBe(0);
     expect(e.stdout).toBe(readFileSync(file, "utf8"));
     expect(e.stderr).toContain("to standard output");
+  });
+
+  it("export to a reader that stops early (| head) ends quietly with status 0", () => {
+    const r = spawnSync("bash", ["-o", "pipefail", "-c", `"${process.execPath}" "${MAIN}" export --run "${run}" --out - | head -c 10 >/dev/null`], { encoding: "utf8" });
+    expect(r.stderr).not.toContain("EPIPE");
+    expect(r.status).toBe(0);
   });
 });
 
@@ -161,19 +168,18 @@ describe("file systems that cannot take the write", () => {
       expect(r.stderr).toMatch(new RegExp(`nblast-fanout: cannot write ${join(tiny, "cache")}/\\S+: no space left on the device \\(ENOSPC\\); free space`));
       expect(leftovers(tiny)).toEqual([]);
       // A full file system is found by the probe, before any work.
-      const run = join(tiny, "run");
-      mkdirSync(run);
-      // The plan of the run made by the `--out -` tests above.
-      writeFileSync(join(run, "manifest.json"), readFileSync(join(work.path, "run", "manifest.json")));
+      const planned = join(tiny, "run");
+      mkdirSync(planned);
+      writeFileSync(join(planned, "manifest.json"), readFileSync(join(run, "manifest.json")));
       writeFileSync(join(tiny, "filler"), Buffer.alloc(0));
       spawnSync("dd", ["if=/dev/zero", `of=${join(tiny, "filler")}`, "bs=4k", "count=64"]);
       const s = score(join(tiny, "scores.csv"));
       expect(s.status).toBe(1);
       expect(s.stderr).toContain(`cannot write into ${tiny}: no space left on the device (ENOSPC)`);
       // The planned run on the full file system: run --resume says so before any bin.
-      const r2 = runCli(["run", "--resume", run]);
+      const r2 = runCli(["run", "--resume", planned]);
       expect(r2.status).toBe(1);
-      expect(r2.stderr).toContain(`cannot write into ${run}: no space left on the device (ENOSPC)`);
+      expect(r2.stderr).toContain(`cannot write into ${planned}: no space left on the device (ENOSPC)`);
       expect(r2.stderr).not.toContain("bins computed");
     } finally {
       m.unmount();
