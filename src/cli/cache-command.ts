@@ -50,7 +50,7 @@ export function registerCache(program: Command): void {
     const bar = cacheBuildProgressBar();
     let summary;
     try {
-      await guardCacheRebuild(out, o.force);
+      const guard = await guardCacheRebuild(out, o.force);
       summary = await buildCache({
         inputs,
         out,
@@ -61,6 +61,7 @@ export function registerCache(program: Command): void {
         onProgress: bar.onProgress,
         tmpDir: o.tmpDir,
       });
+      await guard.afterBuild(summary.sha256);
     } finally {
       bar.stop();
       await lock.release();

@@ -51,13 +51,14 @@ function parentUri(uri: string): string | undefined {
 }
 
 /**
- * A cache rebuilt under the run planned over it: refused without --force; with it, the
- * run's done markers are removed (its bins are then computed again by `run --resume`), and
- * refused while a live process is computing one of its bins.
+ * A cache rebuilt under the run planned over it: refused without --force, and refused while
+ * a live process is computing one of the run's bins. Returns what to do once the build is
+ * over (`afterBuild(checksum)`), see invalidateIfChanged.
  */
-export async function guardCacheRebuild(cache: Storage, force: boolean): Promise<void> {
+export async function guardCacheRebuild(cache: Storage, force: boolean): Promise<{ afterBuild: (checksum: string) => Promise<void> }> {
+  const nothing = { afterBuild: async () => {} };
   const run = await runAboveCache(cache);
-  if (run === undefined || (await cache.size("cache.json")) === undefined) return;
+  if (run === undefined || (await cache.size("cache.json")) === undefined) return nothing;
   const done = await run.list("done/");
   if (!force) {
     throw new InputError(
@@ -71,6 +72,25 @@ export async function guardCacheRebuild(cache: Storage, force: boolean): Promise
     if (a.lease === undefined) throw new InputError(`${run.uri} is being run: ${describeHolder(a.holder as LeaseHolder)}; stop it before rebuilding its cache`);
     await a.lease.release();
   }
+  return { afterBuild: (checksum) => invalidateIfChanged(run, checksum) };
+}
+
+/**
+ * --force: the run's done bins are invalidated (removed) when the rebuilt cache is not the
+ * one planned. When it is byte for byte the planned one (the same checksum, as when a
+ * damaged cache is rebuilt from the same inputs) they stay: each done bin read only
+ * neurons that passed their checksums, so its rows are those of this cache.
+ */
+async function invalidateIfChanged(run: Storage, checksum: string): Promise<void> {
+  const planned = (await readManifest(run)).cache.checksum;
+  const done = await run.list("done/");
+  if (checksum === planned) {
+    process.stderr.write(`--force: the rebuilt cache is the one ${run.uri} was planned with (same checksum); its ${done.length} done bins stay valid\n`);
+    return;
+  }
   for (const key of done) await run.delete(key);
-  if (done.length > 0) process.stderr.write(`--force: ${done.length} done bins of ${run.uri} invalidated\n`);
+  process.stderr.write(
+    `--force: the rebuilt cache differs from the one ${run.uri} was planned with; its ${done.length} done bins are invalidated ` +
+      `(plan a new run on this cache: the plan records the old checksum)\n`,
+  );
 }

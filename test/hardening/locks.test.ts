@@ -80,7 +80,7 @@ describe("the folder lock", () => {
 });
 
 describe("a cache under a planned run", () => {
-  it("is not rebuilt without --force; --force invalidates the run's done bins", () => {
+  it("is not rebuilt without --force; --force invalidates the run's done bins when the cache changes", () => {
     const run = join(work.path, "run");
     expect(runCli(["run", "--input", "samples/kcs20", "--out", run, "--bins", "2", "--workers", "1"]).status).toBe(0);
     expect(readdirSync(join(run, "done")).length).toBe(2);
@@ -88,19 +88,26 @@ describe("a cache under a planned run", () => {
     expect(r.status).toBe(2);
     expect(r.stderr).toContain(`${join(run, "cache")} is the cache of the run planned in ${run} (2 bins done)`);
     expect(r.stderr).toContain("--force");
-    const f = build(join(run, "cache"), "--force");
-    expect(f.status).toBe(0);
-    expect(f.stderr).toContain(`--force: 2 done bins of ${run} invalidated`);
+    // The build is deterministic: the same inputs give the planned cache, so the done bins hold.
+    const same = build(join(run, "cache"), "--force");
+    expect(same.status).toBe(0);
+    expect(same.stderr).toContain(`the rebuilt cache is the one ${run} was planned with (same checksum); its 2 done bins stay valid`);
+    expect(readdirSync(join(run, "done")).length).toBe(2);
+    // Other data: the done bins are invalidated, and the run refuses the cache it was not planned on.
+    const other = build(join(run, "cache"), "--force", "--resample", "2");
+    expect(other.status).toBe(0);
+    expect(other.stderr).toContain(`differs from the one ${run} was planned with; its 2 done bins are invalidated`);
     expect(readdirSync(join(run, "done"))).toEqual([]);
-    // The build is deterministic: the same inputs give the planned checksum, and the bins run again.
     const again = runCli(["run", "--resume", run, "--workers", "1"]);
-    expect(again.status).toBe(0);
-    expect(again.stderr).toMatch(/finished: 2 bins computed, 0 skipped/);
+    expect(again.status).not.toBe(0);
+    expect(again.stderr).toContain("checksum");
+    expect(runCli(["status", "--run", run]).stdout).toContain("0 done");
     expect(leftovers(run)).toEqual([]);
   });
 
   it("a run with other options on a folder that holds a run is refused, naming both", () => {
-    const run = join(work.path, "run");
+    const run = join(work.path, "run2");
+    expect(runCli(["run", "--input", "samples/kcs20", "--out", run, "--bins", "2", "--workers", "1"]).status).toBe(0);
     const r = runCli(["run", "--input", "samples/kcs20", "--out", run, "--bins", "2", "--resample", "2"]);
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/was built with .*resample=1.* not .*resample=2.*choose a new --out/);
