@@ -13,6 +13,8 @@ import { hostTag, leaseSeconds, pidAlive } from "./owner.ts";
 import { parseStorageUri } from "./open.ts";
 
 const SCRATCH = /^\.cache-build-(?:([0-9a-f]{8})-(\d+)-)?/;
+/** Scratch folders of local copies of remote caches (cache/local-copy.ts), in the cache folder. */
+const COPY_SCRATCH = /^\.[0-9a-f]{16}-(?:([0-9a-f]{8})-(\d+)-)?/;
 
 function gone(owner: { hostTag: string; pid: number } | undefined, mtimeMs: number): boolean {
   if (owner !== undefined && owner.hostTag === hostTag()) return owner.pid !== process.pid && !pidAlive(owner.pid);
@@ -24,11 +26,18 @@ export async function sweepLeftovers(uri: string, opts: { maxDepth?: number } = 
   const loc = parseStorageUri(uri);
   if (loc.kind !== "local") return [];
   const removed: string[] = [];
-  await walk(loc.path, opts.maxDepth ?? 3, removed);
+  await walk(loc.path, opts.maxDepth ?? 3, removed, SCRATCH);
   return removed;
 }
 
-async function walk(dir: string, depth: number, removed: string[]): Promise<void> {
+/** The same for a folder of local cache copies (`--cache-dir`): only its top level. */
+export async function sweepCopyLeftovers(dir: string): Promise<string[]> {
+  const removed: string[] = [];
+  await walk(dir, 1, removed, COPY_SCRATCH);
+  return removed;
+}
+
+async function walk(dir: string, depth: number, removed: string[], scratch: RegExp): Promise<void> {
   let entries;
   try {
     entries = await readdir(dir, { withFileTypes: true });
@@ -44,7 +53,7 @@ async function walk(dir: string, depth: number, removed: string[]): Promise<void
         removed.push(path);
       }
     } else if (e.isDirectory()) {
-      const m = SCRATCH.exec(e.name);
+      const m = scratch.exec(e.name);
       if (m !== null) {
         const s = await lstat(path).catch(() => undefined);
         const owner = m[1] === undefined ? undefined : { hostTag: m[1], pid: Number(m[2]) };
@@ -53,7 +62,7 @@ async function walk(dir: string, depth: number, removed: string[]): Promise<void
           removed.push(path);
         }
       } else if (depth > 1) {
-        await walk(path, depth - 1, removed);
+        await walk(path, depth - 1, removed, scratch);
       }
     }
   }

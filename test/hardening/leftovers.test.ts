@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hostTag } from "../../src/storage/owner.ts";
-import { sweepLeftovers } from "../../src/storage/sweep.ts";
+import { sweepCopyLeftovers, sweepLeftovers } from "../../src/storage/sweep.ts";
 import { isTempName, tempOwner, tempPathFor } from "../../src/storage/atomic-file.ts";
 import { deadPid, tempDir } from "./helpers.ts";
 
@@ -79,5 +79,16 @@ describe("sweepLeftovers", () => {
       ["bin=0.parquet", ...[liveTemp, youngOldFormat, otherHost].map((p) => p.slice(join(run, "shards").length + 1))].sort(),
     );
     expect(readdirSync(join(run, "cache"))).toEqual([liveScratch.slice(join(run, "cache").length + 1)]);
+  });
+
+  it("removes half-done local copies of remote caches whose process is gone, never a finished copy", async () => {
+    const dir = join(work.path, "cache-dir");
+    const sha = "0123456789abcdef".repeat(4);
+    const finished = join(dir, sha);
+    const dead = join(dir, `.${sha.slice(0, 16)}-${hostTag()}-${deadPid()}-AbC123`);
+    const live = join(dir, `.${sha.slice(0, 16)}-${hostTag()}-${process.pid}-XyZ789`);
+    for (const d of [finished, dead, live]) mkdirSync(d, { recursive: true });
+    expect(await sweepCopyLeftovers(dir)).toEqual([dead]);
+    expect(readdirSync(dir).sort()).toEqual([sha, live.slice(dir.length + 1)].sort());
   });
 });
