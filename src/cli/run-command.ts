@@ -101,9 +101,13 @@ async function prepareRun(o: RunOptions, command: string[]): Promise<Storage> {
   // finds the cache and plan made (the same options reuse them; others are refused).
   const lock = await prepareOutFolder(run, "run (cache and plan)", { wait: true });
   try {
-    await run.putIfAbsent(RUN_COMMAND_KEY, JSON.stringify({ format: RUN_COMMAND_FORMAT, command }) + "\n");
+    // Recorded once the command is past its quick checks, before the work a kill could cut short.
+    const record = async (): Promise<void> => {
+      await run.putIfAbsent(RUN_COMMAND_KEY, JSON.stringify({ format: RUN_COMMAND_FORMAT, command }) + "\n");
+    };
     if (o.bins !== undefined && o.cache !== undefined) checkBinsFit(o.bins, (await openCache(openStorage(o.cache))).count);
-    const cache = o.cache !== undefined ? openStorage(o.cache) : await cacheInputs(o, run.child("cache"));
+    const cache = o.cache !== undefined ? openStorage(o.cache) : await cacheInputs(o, run.child("cache"), record);
+    await record();
     const created = await planFromOptions({ ...o, cache: cache.uri, out: run.uri });
     printPlan(created, run.uri);
   } finally {
@@ -156,16 +160,16 @@ function checkBinsFit(bins: number, neurons: number): void {
 }
 
 /** Builds <out>/cache from --input, or reuses the one a previous run built there with the same parameters. */
-async function cacheInputs(o: RunOptions, storage: Storage): Promise<Storage> {
+async function cacheInputs(o: RunOptions, storage: Storage, record: () => Promise<void>): Promise<Storage> {
   const lock = await prepareOutFolder(storage, "run (cache build)", { wait: true });
   try {
-    return await cacheInputsLocked(o, storage);
+    return await cacheInputsLocked(o, storage, record);
   } finally {
     await lock.release();
   }
 }
 
-async function cacheInputsLocked(o: RunOptions, storage: Storage): Promise<Storage> {
+async function cacheInputsLocked(o: RunOptions, storage: Storage, record: () => Promise<void>): Promise<Storage> {
   const params = dotpropsParamsOf(o);
   let existing: CacheReader | undefined;
   if ((await storage.size("cache.json")) !== undefined) existing = await openCache(storage);
@@ -182,6 +186,7 @@ async function cacheInputsLocked(o: RunOptions, storage: Storage): Promise<Stora
   const inputs = await collectInputs(o.input ?? [], { idList: o.idList, recursive: o.recursive });
   if (inputs.length === 0) throw new InputError(`--input: no neurons found in ${(o.input ?? []).join(" ")}`);
   if (o.bins !== undefined) checkBinsFit(o.bins, inputs.length); // before hours of cache build
+  await record();
   const bar = cacheBuildProgressBar();
   let summary;
   try {

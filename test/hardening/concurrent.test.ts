@@ -64,6 +64,8 @@ describe("--bins beyond the pairs", () => {
     expect(r.stderr).toContain("--bins 1000000000 is more than the pairs of 20 neurons (at most 400)");
     expect(r.stderr).not.toContain("dotprops [");
     expect(readdirSync(join(out, "cache"))).toEqual([]);
+    // Nothing was started: --resume does not offer the refused command back.
+    expect(readdirSync(out).sort()).toEqual(["cache"]);
   });
 });
 
