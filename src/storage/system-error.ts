@@ -27,6 +27,15 @@ const VERB: Record<string, string> = {
   mkdtemp: "create a scratch folder in",
   access: "access",
   probe: "write into",
+  opendir: "list the folder",
+  realpath: "resolve",
+  readlink: "read the link",
+  chmod: "change the mode of",
+  ftruncate: "truncate",
+  symlink: "create the link",
+  rm: "remove",
+  close: "close",
+  utime: "touch",
 };
 
 /** The text for an fs error, or undefined when it is not one (or has no known code). */
@@ -34,6 +43,10 @@ export function describeSystemError(err: unknown): SystemErrorText | undefined {
   if (!(err instanceof Error)) return undefined;
   const e = err as NodeJS.ErrnoException;
   if (typeof e.code !== "string" || !/^E[A-Z]+$/.test(e.code)) return undefined;
+  // File system errors only: a network or spawn error with the same code (EACCES on a
+  // socket, ENOENT of a missing program) is told by whoever made the call.
+  if (typeof e.path !== "string" && !(e.syscall !== undefined && e.syscall in VERB)) return undefined;
+  if (e.syscall !== undefined && !(e.syscall in VERB)) return undefined;
   const path = typeof e.path === "string" ? displayPath(e.path) : undefined;
   const what = `cannot ${VERB[e.syscall ?? ""] ?? e.syscall ?? "use"} ${path ?? "a file"}`;
   const where = path === undefined ? "that location" : path;

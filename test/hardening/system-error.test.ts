@@ -25,6 +25,8 @@ describe("describeSystemError", () => {
     expect(t?.message).toContain("cannot write /d/scores.csv:");
     expect(describeSystemError(new Error("plain"))).toBeUndefined();
     expect(describeSystemError(new TypeError("x"))).toBeUndefined();
+    expect(describeSystemError(fsError("ENOENT", "spawn docker"))).toBeUndefined();
+    expect(describeSystemError(fsError("EACCES", "connect"))).toBeUndefined();
   });
 });
 
