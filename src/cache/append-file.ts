@@ -11,16 +11,18 @@ export class AppendFile {
   readonly hash: Hash = createHash("sha256");
   private readonly fh: FileHandle;
   private readonly buf: Uint8Array;
+  readonly path: string;
   private used = 0;
   private written = 0;
 
-  private constructor(fh: FileHandle, bufferBytes: number) {
+  private constructor(fh: FileHandle, bufferBytes: number, path: string) {
     this.fh = fh;
+    this.path = path;
     this.buf = new Uint8Array(bufferBytes);
   }
 
   static async create(path: string, bufferBytes = 4 << 20): Promise<AppendFile> {
-    return new AppendFile(await open(path, "w"), bufferBytes);
+    return new AppendFile(await open(path, "w"), bufferBytes, path);
   }
 
   /** Bytes appended so far (buffered or not): the offset the next append lands at. */
@@ -47,7 +49,9 @@ export class AppendFile {
   async close(): Promise<void> {
     try {
       await this.flush();
-      await this.fh.sync();
+      await this.fh.sync().catch((err: unknown) => {
+        throw withPath(err, this.path);
+      });
     } finally {
       await this.fh.close();
     }
@@ -61,9 +65,19 @@ export class AppendFile {
   private async writeAll(bytes: Uint8Array): Promise<void> {
     let done = 0;
     while (done < bytes.length) {
-      const { bytesWritten } = await this.fh.write(bytes, done, bytes.length - done, this.written);
+      const { bytesWritten } = await this.fh.write(bytes, done, bytes.length - done, this.written).catch((err: unknown) => {
+        throw withPath(err, this.path);
+      });
       done += bytesWritten;
       this.written += bytesWritten;
     }
   }
+}
+
+/** A write on a file handle names no path: the error gets ours, so the user is told which file. */
+function withPath(err: unknown, path: string): unknown {
+  if (err instanceof Error && typeof (err as NodeJS.ErrnoException).code === "string" && (err as NodeJS.ErrnoException).path === undefined) {
+    Object.assign(err, { path, syscall: (err as NodeJS.ErrnoException).syscall ?? "write" });
+  }
+  return err;
 }

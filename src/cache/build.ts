@@ -2,7 +2,7 @@
  * buildCache: dotprops for every input neuron, computed on all cores, streamed in id order
  * into a local temp folder, then published so that cache.json appears last.
  */
-import { mkdir, mkdtemp, rename, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rename, rm, writeFile } from "node:fs/promises";
 import { endianness, tmpdir } from "node:os";
 import { extname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -11,6 +11,10 @@ import { MAX_ID } from "../ids/index.ts";
 import { InputError } from "../nblast/errors.ts";
 import type { DotpropsParams } from "../nblast/types.ts";
 import type { Storage } from "../storage/types.ts";
+import { makeDirs } from "../storage/make-dir.ts";
+import { killPoint } from "../storage/kill-point.ts";
+import { hostTag } from "../storage/owner.ts";
+import { trackTemp, untrackTemp } from "../storage/temp-registry.ts";
 import { resolveThreadCount } from "../worker/thread-count.ts";
 import { AppendFile } from "./append-file.ts";
 import type { BuildResult, BuildTask } from "./build-worker.ts";
@@ -73,6 +77,9 @@ export interface BuildSummary {
   threads: number;
 }
 
+/** Scratch folders of local builds: ".cache-build-<host tag>-<pid>-<random>". */
+export const SCRATCH_PREFIX = ".cache-build-";
+
 const WORKER_URL = new URL("./build-worker" + extname(fileURLToPath(import.meta.url)), import.meta.url);
 
 /** How many failures cache.json lists for `cache info` (report.json has them all). */
@@ -96,10 +103,12 @@ export async function buildCache(opts: BuildOptions): Promise<BuildSummary> {
   const threads = Math.min(opts.threads ?? resolveThreadCount(undefined), total);
 
   const localOut = localPathOf(opts.out.uri);
-  if (localOut !== undefined) await mkdir(localOut, { recursive: true });
+  if (localOut !== undefined) await makeDirs(localOut);
   const scratchParent = localOut ?? opts.tmpDir ?? tmpdir();
   // In the output folder itself for a local cache, so publishing is a rename, not a copy.
-  const scratch = await mkdtemp(join(scratchParent, ".cache-build-"));
+  // The owner in the name: a later build removes the folder once this process is gone (sweep.ts).
+  const scratch = await mkdtemp(join(scratchParent, `${SCRATCH_PREFIX}${hostTag()}-${process.pid}-`));
+  trackTemp(scratch, "dir");
   const data = await AppendFile.create(join(scratch, DATA_KEY));
 
   try {
@@ -141,6 +150,7 @@ export async function buildCache(opts: BuildOptions): Promise<BuildSummary> {
           count++;
           totalPoints += r.n;
           await data.append(new Uint8Array(r.buffer));
+          if (count === 1) killPoint("cache-build");
         } else {
           if (opts.strict) throw new InputError(`cannot read neuron ${src.name} (id ${src.id}): ${r.reason}`);
           failed.push({ id: String(src.id), name: src.name, path: src.path, reason: r.reason, error: r.error });
@@ -207,9 +217,17 @@ export async function buildCache(opts: BuildOptions): Promise<BuildSummary> {
       elapsed: elapsed(),
       threads,
     };
+  } catch (err) {
+    // A file system error names the cache being built, not our scratch folder in it.
+    const e = err as NodeJS.ErrnoException;
+    if (typeof e.code === "string" && typeof e.path === "string" && e.path.startsWith(scratch)) {
+      e.path = join(localOut ?? opts.out.uri, e.path.slice(scratch.length + 1));
+    }
+    throw err;
   } finally {
     await data.abandon();
     await rm(scratch, { recursive: true, force: true });
+    untrackTemp(scratch);
   }
 }
 

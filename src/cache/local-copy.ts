@@ -4,10 +4,14 @@
  * stale copy, and the folder appears by one rename only once it is complete and verified
  * (its whole-file sha256 recomputed and compared with cache.json).
  */
-import { mkdir, mkdtemp, rename, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rename, rm, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { InputError } from "../nblast/errors.ts";
 import { LocalStorage } from "../storage/local.ts";
+import { makeDirs } from "../storage/make-dir.ts";
+import { hostTag } from "../storage/owner.ts";
+import { sweepCopyLeftovers } from "../storage/sweep.ts";
+import { trackTemp, untrackTemp } from "../storage/temp-registry.ts";
 import type { Storage } from "../storage/types.ts";
 import { DATA_KEY, INDEX_KEY, MANIFEST_KEY, REPORT_KEY } from "./format.ts";
 import { localPathOf } from "./local-path.ts";
@@ -33,8 +37,11 @@ export async function localCacheCopy(storage: Storage, cacheDir: string, opts: L
   const dir = join(root, manifest.sha256);
   if (await isCopyOf(dir, manifest.sha256)) return new LocalStorage(dir);
 
-  await mkdir(root, { recursive: true });
-  const temp = await mkdtemp(join(root, `.${manifest.sha256.slice(0, 16)}-`));
+  await makeDirs(root);
+  // Copies that a killed process left half-done; the owner in the name says when it is gone.
+  await sweepCopyLeftovers(root).catch(() => []);
+  const temp = await mkdtemp(join(root, `.${manifest.sha256.slice(0, 16)}-${hostTag()}-${process.pid}-`));
+  trackTemp(temp, "dir");
   try {
     for (const key of [DATA_KEY, INDEX_KEY, REPORT_KEY]) await storage.getFile(key, join(temp, key));
     // cache.json last and as fetched now: if the cache was rebuilt during the download, the
@@ -55,6 +62,7 @@ export async function localCacheCopy(storage: Storage, cacheDir: string, opts: L
     }
   } finally {
     await rm(temp, { recursive: true, force: true });
+    untrackTemp(temp);
   }
   return new LocalStorage(dir);
 }

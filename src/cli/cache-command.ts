@@ -7,6 +7,7 @@ import { InputError } from "../nblast/errors.ts";
 import { openStorage } from "../storage/open.ts";
 import { addDotpropsOptions, dotpropsParamsOf, type DotpropsOptions } from "./dotprops-options.ts";
 import { oneOf, positiveInt } from "./parse-options.ts";
+import { guardCacheRebuild, prepareOutFolder } from "./folder-guard.ts";
 
 interface BuildOptions extends DotpropsOptions {
   input: string[];
@@ -17,6 +18,7 @@ interface BuildOptions extends DotpropsOptions {
   threads?: number;
   strict: boolean;
   tmpDir?: string;
+  force: boolean;
 }
 
 export function registerCache(program: Command): void {
@@ -36,17 +38,22 @@ export function registerCache(program: Command): void {
     )
     .option("--threads <n>", "worker threads (default: all this machine, container or Slurm allocation allows)", positiveInt)
     .option("--strict", "fail on the first neuron that cannot be read instead of reporting it", false)
-    .option("--tmp-dir <dir>", "local scratch folder for a build to S3 (default: the OS temp folder)");
+    .option("--tmp-dir <dir>", "local scratch folder for a build to S3 (default: the OS temp folder)")
+    .option("--force", "rebuild the cache of a planned run (its done bins are invalidated and computed again by run --resume)", false);
   addDotpropsOptions(build).action(async (o: BuildOptions) => {
     const params = dotpropsParamsOf(o);
+    const out = openStorage(o.out);
     const inputs = await collectInputs(o.input, { idList: o.idList, recursive: o.recursive });
     if (inputs.length === 0) throw new InputError(`--input: no neurons found in ${o.input.join(" ")}`);
+    // One build per folder at a time; a second is refused, naming the first.
+    const lock = await prepareOutFolder(out, "cache build");
     const bar = cacheBuildProgressBar();
     let summary;
     try {
+      const guard = await guardCacheRebuild(out, o.force);
       summary = await buildCache({
         inputs,
-        out: openStorage(o.out),
+        out,
         params,
         precision: o.precision,
         threads: o.threads,
@@ -54,8 +61,10 @@ export function registerCache(program: Command): void {
         onProgress: bar.onProgress,
         tmpDir: o.tmpDir,
       });
+      await guard.afterBuild(summary.sha256);
     } finally {
       bar.stop();
+      await lock.release();
     }
     process.stderr.write(
       `cache ${summary.uri}: ${summary.neurons} neurons, ${summary.totalPoints} points, ` +

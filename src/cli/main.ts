@@ -13,6 +13,7 @@ import { registerRun } from "./run-command.ts";
 import { registerScore } from "./score-command.ts";
 import { registerWorker } from "./worker-command.ts";
 import { CliExit } from "./exit.ts";
+import { describeSystemError } from "../storage/system-error.ts";
 
 /** The whole command tree; each command lives in its own module. */
 export function buildProgram(): Command {
@@ -54,6 +55,12 @@ export async function main(argv: string[]): Promise<number> {
     if (err instanceof InputError) {
       process.stderr.write(`nblast-fanout: ${err.message}\n`);
       return 2;
+    }
+    // A file system's refusal (read-only, full, no permission, ...): one line in words.
+    const sys = describeSystemError(err);
+    if (sys !== undefined) {
+      process.stderr.write(`nblast-fanout: ${sys.message}\n`);
+      return sys.exitCode;
     }
     const e = err instanceof Error ? err : new Error(String(err));
     process.stderr.write(`nblast-fanout: ${e.message}\n`);

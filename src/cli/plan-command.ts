@@ -7,6 +7,7 @@ import { openStorage } from "../storage/open.ts";
 import { nonNegativeNumber, oneOf, positiveInt } from "./parse-options.ts";
 import { addScoringStorageOptions, minScoreOf, type ScoringStorageOptions } from "./scoring-options.ts";
 import { resolveSmat } from "./smat-option.ts";
+import { prepareOutFolder } from "./folder-guard.ts";
 
 export interface PlanOptions extends ScoringStorageOptions {
   cache: string;
@@ -26,8 +27,14 @@ export function registerPlan(program: Command): void {
     .requiredOption("--cache <uri>", "the dotprops cache (folder or s3://...)")
     .requiredOption("--out <run-uri>", "the run's folder or s3:// prefix; its manifest is never rewritten");
   addPlanOptions(cmd).action(async (o: PlanOptions) => {
-    const created = await planFromOptions(o);
-    printPlan(created, o.out);
+    // One plan per folder at a time; a second is refused, naming the first.
+    const lock = await prepareOutFolder(openStorage(o.out), "plan");
+    try {
+      const created = await planFromOptions(o);
+      printPlan(created, o.out);
+    } finally {
+      await lock.release();
+    }
   });
 }
 

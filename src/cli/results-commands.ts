@@ -8,6 +8,7 @@ import { InputError } from "../nblast/errors.ts";
 import { manifestStoragePolicy, type RunManifest } from "../plan/index.ts";
 import { exportMerged, formatFloat32, topMatches } from "../results/index.ts";
 import { openStorage } from "../storage/open.ts";
+import { checkOutFile, STDOUT } from "../storage/out-target.ts";
 import type { Storage } from "../storage/types.ts";
 import { binStatus, verifiedShards, type RunShards } from "../worker/index.ts";
 import { oneOf, positiveInt, positiveNumber } from "./parse-options.ts";
@@ -70,14 +71,15 @@ export function registerResults(program: Command): void {
     .description("write a run's merged result (all shards) as one CSV or Parquet file")
     .requiredOption("--run <run-uri>", "the run's folder or s3:// prefix")
     .addOption(new Option("--format <f>", "csv or parquet").argParser(oneOf(["csv", "parquet"] as const)).default("csv"))
-    .requiredOption("--out <file>", "local file to write (atomically)")
+    .requiredOption("--out <file>", "local file to write (atomically; a regular file or a new name), or - for stdout")
     .action(async (o: { run: string; format: "csv" | "parquet"; out: string }) => {
+      if (o.out !== STDOUT) await checkOutFile(o.out);
       const run = openStorage(o.run);
       const shards = await usableShards(run);
       // Bins keep their own best N; the run's --top-n holds exactly only over the merged rows.
       const { topN } = manifestStoragePolicy(shards.manifest);
       const s = await exportMerged(run, o.format, o.out, { topN, shards: shards.shards.map((x) => x.key) });
-      process.stderr.write(`exported ${s.rows} rows from ${s.shards} shards to ${s.path}\n`);
+      process.stderr.write(`exported ${s.rows} rows from ${s.shards} shards to ${s.path === STDOUT ? "standard output" : s.path}\n`);
     });
 }
 

@@ -12,6 +12,10 @@ import { CliExit, interruptSignal } from "./exit.ts";
 import { oneOf, positiveInt } from "./parse-options.ts";
 import { addPlanOptions, planFromOptions, printPlan, type PlanOptions } from "./plan-command.ts";
 import { cacheBuildProgressBar, runProgressBar } from "./progress.ts";
+import { prepareOutFolder } from "./folder-guard.ts";
+import { describeHolder } from "../storage/lease-file.ts";
+import { sweepLeftovers } from "../storage/sweep.ts";
+import { checkOutFolder } from "../storage/out-target.ts";
 
 interface RunOptions extends DotpropsOptions, Omit<PlanOptions, "cache" | "out"> {
   input?: string[];
@@ -44,13 +48,25 @@ export function registerRun(program: Command): void {
     .option("--cache-dir <dir>", "where an S3 cache is copied on this host");
   addDotpropsOptions(cmd);
   // The planning options are `plan`'s own, registered by the same code.
-  addPlanOptions(cmd).action(async (o: RunOptions) => {
-    const run = await prepareRun(o);
+  addPlanOptions(cmd).action(async (o: RunOptions, self: Command) => {
+    // The words the user typed after the program's name, as commander received them
+    // (rawArgs is commander's, untyped); else this process's own arguments.
+    const raw = ((self.parent ?? self) as unknown as { rawArgs?: unknown }).rawArgs;
+    const words = Array.isArray(raw) && raw.every((a) => typeof a === "string") ? raw.slice(2) : process.argv.slice(2);
+    const run = await prepareRun(o, words);
     const { signal, dispose } = interruptSignal();
     const { onProgress, stop } = runProgressBar();
     let summary;
     try {
-      summary = await runLocal({ run, threads: o.workers, cacheDir: o.cacheDir, signal, onProgress });
+      summary = await runLocal({
+        run,
+        threads: o.workers,
+        cacheDir: o.cacheDir,
+        signal,
+        onProgress,
+        // Another `run` or `worker` on this folder has the bin: it is left to it, and waited for.
+        onWaiting: (bin, h) => process.stderr.write(`\nbin ${bin} is being computed by ${describeHolder(h)}; leaving it to that process\n`),
+      });
     } finally {
       stop();
       dispose();
@@ -65,26 +81,95 @@ export function registerRun(program: Command): void {
 }
 
 /** The run folder, planned: resumed as it is, or cached (when needed) and planned now. */
-async function prepareRun(o: RunOptions): Promise<Storage> {
+async function prepareRun(o: RunOptions, command: string[]): Promise<Storage> {
   if (o.resume !== undefined) {
     if (o.input !== undefined || o.cache !== undefined || o.out !== undefined) {
       throw new InputError("--resume takes the run folder alone: its plan is fixed (drop --input, --cache and --out)");
     }
     const run = openStorage(o.resume);
-    await readManifest(run); // a clear error when there is no plan there
+    if ((await run.size("manifest.json")) === undefined) await notPlannedYet(run);
+    await readManifest(run); // a clear error when the plan there is not usable
+    await checkOutFolder(run.uri, "--resume"); // the shards go here: a full or read-only disk fails now
+    const removed = await sweepLeftovers(run.uri);
+    if (removed.length > 0) process.stderr.write(`removed ${removed.length} leftovers of killed processes in ${run.uri}\n`);
     return run;
   }
   if (o.out === undefined) throw new InputError("run needs --out DIR (or --resume DIR)");
   if ((o.input === undefined) === (o.cache === undefined)) throw new InputError("run needs exactly one of --input and --cache");
   const run = openStorage(o.out);
-  const cache = o.cache !== undefined ? openStorage(o.cache) : await cacheInputs(o, run.child("cache"));
-  const created = await planFromOptions({ ...o, cache: cache.uri, out: run.uri });
-  printPlan(created, run.uri);
+  // Cache and plan under the folder's lock: a second `run` on this folder waits here, then
+  // finds the cache and plan made (the same options reuse them; others are refused).
+  const lock = await prepareOutFolder(run, "run (cache and plan)", { wait: true });
+  try {
+    // Recorded once the command is past its quick checks, before the work a kill could cut short.
+    const record = async (): Promise<void> => {
+      await run.putIfAbsent(RUN_COMMAND_KEY, JSON.stringify({ format: RUN_COMMAND_FORMAT, command }) + "\n");
+    };
+    if (o.bins !== undefined && o.cache !== undefined) checkBinsFit(o.bins, (await openCache(openStorage(o.cache))).count);
+    const cache = o.cache !== undefined ? openStorage(o.cache) : await cacheInputs(o, run.child("cache"), record);
+    await record();
+    const created = await planFromOptions({ ...o, cache: cache.uri, out: run.uri });
+    printPlan(created, run.uri);
+  } finally {
+    await lock.release();
+  }
   return run;
 }
 
+/** Where `run` records the command that started a run: `run --resume` before the plan says it again. */
+const RUN_COMMAND_KEY = "run-command.json";
+const RUN_COMMAND_FORMAT = "nblast-fanout/run-command";
+
+/** `run --resume` of a run killed before its plan was written: the command that finishes it. */
+async function notPlannedYet(run: Storage): Promise<never> {
+  let command: string[] | undefined;
+  try {
+    const v = JSON.parse(new TextDecoder().decode(await run.get(RUN_COMMAND_KEY))) as { format?: string; command?: unknown };
+    if (v.format === RUN_COMMAND_FORMAT && Array.isArray(v.command) && v.command.every((a) => typeof a === "string")) command = v.command;
+  } catch {
+    // no record: said below
+  }
+  if (command !== undefined) {
+    throw new InputError(
+      `${run.uri} was not planned yet: the run stopped before its plan was written (during the cache build or the plan). ` +
+        `Finish it with the command that started it: nblast-fanout ${command.map(shellQuote).join(" ")}`,
+    );
+  }
+  if ((await run.list("cache/")).length > 0 || (await run.child("cache").size("cache.json")) !== undefined) {
+    throw new InputError(
+      `${run.uri} was not planned yet: it holds a cache but no plan. Finish it with nblast-fanout run --input ... --out ${run.uri} ` +
+        `(the same --input and options as the first time; the cache there is reused when they match)`,
+    );
+  }
+  throw new InputError(`${run.uri}: no run manifest here (nothing was run in this folder); start a run with nblast-fanout run --input ... --out ${run.uri}`);
+}
+
+function shellQuote(a: string): string {
+  return /^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, "'\\''")}'`;
+}
+
+/**
+ * --bins beyond what any plan of `neurons` neurons can have (at most neurons^2 pairs) is
+ * refused before the cache is built; the plan makes the exact check.
+ */
+function checkBinsFit(bins: number, neurons: number): void {
+  const most = neurons * neurons;
+  if (bins > most) {
+    throw new InputError(`--bins ${bins} is more than the pairs of ${neurons} neurons (at most ${most}); use --bins ${Math.min(most, 16)} or another number up to the pair count`);
+  }
+}
+
 /** Builds <out>/cache from --input, or reuses the one a previous run built there with the same parameters. */
-async function cacheInputs(o: RunOptions, storage: Storage): Promise<Storage> {
+async function cacheInputs(o: RunOptions, storage: Storage, record: () => Promise<void>): Promise<Storage> {
+  const lock = await prepareOutFolder(storage, "run (cache build)", { wait: true });
+  try {
+    return await cacheInputsLocked(o, storage, record);
+  } finally {
+    await lock.release();
+  }
+}
+
+async function cacheInputsLocked(o: RunOptions, storage: Storage, record: () => Promise<void>): Promise<Storage> {
   const params = dotpropsParamsOf(o);
   let existing: CacheReader | undefined;
   if ((await storage.size("cache.json")) !== undefined) existing = await openCache(storage);
@@ -100,6 +185,8 @@ async function cacheInputs(o: RunOptions, storage: Storage): Promise<Storage> {
   }
   const inputs = await collectInputs(o.input ?? [], { idList: o.idList, recursive: o.recursive });
   if (inputs.length === 0) throw new InputError(`--input: no neurons found in ${(o.input ?? []).join(" ")}`);
+  if (o.bins !== undefined) checkBinsFit(o.bins, inputs.length); // before hours of cache build
+  await record();
   const bar = cacheBuildProgressBar();
   let summary;
   try {

@@ -4,6 +4,7 @@ import type { LoadedNeuron } from "../inputs/index.ts";
 import { scoreAllByAll } from "../nblast/score.ts";
 import type { DotpropsParams } from "../nblast/types.ts";
 import { writeFileAtomic } from "../storage/atomic-file.ts";
+import { checkOutFile, STDOUT } from "../storage/out-target.ts";
 import { csvField } from "./csv-field.ts";
 import { addDotpropsOptions, dotpropsParamsOf, type DotpropsOptions } from "./dotprops-options.ts";
 import { addScoringOptions, type ScoringOptions } from "./scoring-options.ts";
@@ -21,9 +22,11 @@ export function registerScore(program: Command): void {
     .description("score neurons against each other directly, on this machine (the small job)")
     .requiredOption("--query <path...>", "query neurons: .swc, R dotprops .csv, idx,X,Y,Z .csv, CATMAID .json, folders or globs")
     .option("--target <path...>", "target neurons (default: all-by-all among the queries)")
-    .option("--out <file>", "write the CSV here (atomically) instead of stdout");
+    .option("--out <file>", "write the CSV here (atomically; a regular file or a new name) instead of stdout; - is stdout");
   addDotpropsOptions(addScoringOptions(cmd)).action(async (opts: ScoreOptions) => {
     const params = dotpropsParamsOf(opts);
+    const toFile = opts.out !== undefined && opts.out !== STDOUT;
+    if (toFile) await checkOutFile(opts.out!); // before the work: a bad --out fails at once
     const smat = await resolveSmat(opts.smat, opts.useAlpha);
     const queries = await loadAll(opts.query, params);
     const targets = opts.target === undefined ? queries : await loadAll(opts.target, params);
@@ -41,8 +44,8 @@ export function registerScore(program: Command): void {
       }
     }
     const text = lines.join("\n") + "\n";
-    if (opts.out === undefined) process.stdout.write(text);
-    else await writeFileAtomic(opts.out, text);
+    if (!toFile) process.stdout.write(text);
+    else await writeFileAtomic(opts.out!, text);
   });
 }
 

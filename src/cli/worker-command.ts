@@ -2,7 +2,12 @@ import type { Command } from "commander";
 import { databaseFromEnv, formatBinOutcome, loadRun } from "../db/index.ts";
 import { InputError } from "../nblast/errors.ts";
 import { openStorage } from "../storage/open.ts";
-import { runBin } from "../worker/index.ts";
+import { checkDone, runBin } from "../worker/index.ts";
+import { claimBin } from "../worker/claims.ts";
+import { readManifest } from "../plan/index.ts";
+import { describeHolder, type Lease } from "../storage/lease-file.ts";
+import type { Storage } from "../storage/types.ts";
+import { checkOutFolder } from "../storage/out-target.ts";
 import { CliExit, interruptSignal } from "./exit.ts";
 import { nonNegativeInt, positiveInt } from "./parse-options.ts";
 
@@ -31,9 +36,18 @@ export function registerWorker(program: Command): void {
       if (o.load === true && o.similarityId === undefined) throw new InputError("--load needs --similarity-id");
       const { signal, dispose } = interruptSignal();
       let lastPhase = "";
+      const run = openStorage(o.run);
+      let claim: Lease | undefined;
       try {
+        await checkOutFolder(run.uri, "--run"); // a run folder that cannot take the shard fails now, in words
+        // Claimed once: another `worker` or `run` computing this bin is waited for, not doubled.
+        claim = await claimOrWait(run, o.bin, signal);
+        if (claim === undefined) {
+          process.stderr.write(`bin ${o.bin}: done by another process meanwhile\n`);
+          return;
+        }
         const outcome = await runBin({
-          run: openStorage(o.run),
+          run,
           bin: o.bin,
           threads: o.threads,
           cacheDir: o.cacheDir,
@@ -61,7 +75,22 @@ export function registerWorker(program: Command): void {
         if (signal.aborted) throw new CliExit(130, `bin ${o.bin}: interrupted; nothing of it counts as done`);
         throw err;
       } finally {
+        await claim?.release().catch(() => {});
         dispose();
       }
     });
+}
+
+/** The bin's claim; undefined when another process finished the bin while this one waited. */
+async function claimOrWait(run: Storage, bin: number, signal: AbortSignal): Promise<Lease | undefined> {
+  let told = false;
+  for (;;) {
+    signal.throwIfAborted();
+    const a = await claimBin(run, bin, "worker");
+    if (a.lease !== undefined) return a.lease;
+    if ((await checkDone(run, await readManifest(run), bin, "size")).state === "done") return undefined;
+    if (!told) process.stderr.write(`bin ${bin}: being computed by ${describeHolder(a.holder)}; waiting for it\n`);
+    told = true;
+    await new Promise((r) => setTimeout(r, 500));
+  }
 }

@@ -5,6 +5,7 @@
 import type { CacheReader } from "../cache/reader.ts";
 import type { ScoreMatrix } from "../nblast/smat.ts";
 import type { Storage } from "../storage/types.ts";
+import { killPoint } from "../storage/kill-point.ts";
 import { TOOL_VERSION } from "../version.ts";
 import { planBins, summarizeCost, type CostSummary } from "./bins.ts";
 import { buildManifest, writeManifest, type RunManifest } from "./manifest.ts";
@@ -80,6 +81,7 @@ export async function createRun(o: CreateRunOptions): Promise<CreatedRun> {
     balance,
     work,
   });
+  killPoint("plan");
   const status = await writeManifest(o.out, manifest);
   return { manifest, status, selection, cost: summarizeCost(work.bins), alternative };
 }

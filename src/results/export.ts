@@ -45,7 +45,8 @@ export async function exportMerged(
     throw new InputError(`export format must be csv or parquet, got ${JSON.stringify(format)}`);
   }
   const plan = await planMerge(storage, undefined, opts.shards);
-  const path = resolve(out);
+  const toStdout = out === "-";
+  const path = toStdout ? "-" : resolve(out);
   const all = mergeShards(storage, plan);
   const merged = opts.topN === undefined ? all : capPerQuery(all, opts.topN, plan.components);
   const chunks = format === "csv" ? csvChunks(merged, plan.components) : parquetChunks(merged, plan, opts);
@@ -56,8 +57,42 @@ export async function exportMerged(
       yield chunk.data;
     }
   }
-  await writeStreamAtomic(path, counted());
+  if (toStdout) await writeToStdout(counted());
+  else await writeStreamAtomic(path, counted());
   return { path, format, rows, shards: plan.shards.length, components: plan.components };
+}
+
+/** `--out -`: the chunks to standard output, waiting for it to drain (a pipe may be slow). */
+async function writeToStdout(source: AsyncIterable<Uint8Array | string>): Promise<void> {
+  const out = process.stdout;
+  // The reader went away (`| head`): stop quietly, as other Unix tools do; any other error fails.
+  let failed: Error | undefined;
+  let closed = false;
+  const onError = (err: NodeJS.ErrnoException): void => {
+    if (err.code === "EPIPE") closed = true;
+    else failed = err;
+  };
+  out.on("error", onError);
+  try {
+    for await (const chunk of source) {
+      if (closed) break;
+      if (failed !== undefined) throw failed;
+      if (!out.write(chunk)) {
+        await new Promise<void>((resolve) => {
+          const done = (): void => {
+            out.off("drain", done);
+            out.off("error", done);
+            resolve();
+          };
+          out.on("drain", done);
+          out.on("error", done);
+        });
+      }
+    }
+    if (failed !== undefined) throw failed;
+  } finally {
+    out.off("error", onError);
+  }
 }
 
 interface Chunk {

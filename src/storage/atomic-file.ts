@@ -6,26 +6,37 @@
  */
 import { randomBytes } from "node:crypto";
 import { constants } from "node:fs";
-import { copyFile, link, mkdir, open, rename, unlink } from "node:fs/promises";
+import { copyFile, link, open, rename, unlink } from "node:fs/promises";
 import type { FileHandle } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
+import { makeDirs } from "./make-dir.ts";
+import { hostTag } from "./owner.ts";
+import { trackTemp, untrackTemp } from "./temp-registry.ts";
 
 const TEMP_SUFFIX = ".nbf-tmp";
-const TEMP_NAME = /^\..*\.[0-9a-f]{12}\.nbf-tmp$/s;
+// Older versions wrote ".<name>.<random>.nbf-tmp", without the owner.
+const TEMP_NAME = /^\..*\.(?:([0-9a-f]{8})-(\d+)-)?[0-9a-f]{12}\.nbf-tmp$/s;
 
 /**
- * A fresh temp path next to `finalPath`: ".<name>.<random>.nbf-tmp". The leading dot keeps
- * it out of casual listings; the suffix lets isTempName recognise strays after a crash.
+ * A fresh temp path next to `finalPath`: ".<name>.<host>-<pid>-<random>.nbf-tmp". The leading
+ * dot keeps it out of casual listings; the suffix lets isTempName recognise strays after a
+ * crash, and the host tag and pid let a later run tell whether its owner is gone (sweep.ts).
  */
 export function tempPathFor(finalPath: string): string {
   // Cap the copied name so the temp name stays under the 255-byte NAME_MAX.
-  const name = basename(finalPath).slice(0, 160);
-  return join(dirname(finalPath), `.${name}.${randomBytes(6).toString("hex")}${TEMP_SUFFIX}`);
+  const name = basename(finalPath).slice(0, 140);
+  return join(dirname(finalPath), `.${name}.${hostTag()}-${process.pid}-${randomBytes(6).toString("hex")}${TEMP_SUFFIX}`);
 }
 
 /** True for a file name (not a path) made by tempPathFor. */
 export function isTempName(name: string): boolean {
   return TEMP_NAME.test(name);
+}
+
+/** The owner a temp name records (undefined for names of older versions). */
+export function tempOwner(name: string): { hostTag: string; pid: number } | undefined {
+  const m = TEMP_NAME.exec(name);
+  return m === null || m[1] === undefined ? undefined : { hostTag: m[1], pid: Number(m[2]) };
 }
 
 /** Writes `data` to `path` atomically, creating parent folders. */
@@ -52,8 +63,9 @@ export async function writeStreamAtomic(
 
 /** Copies `src` to `dest` atomically, creating dest's parent folders. */
 export async function copyFileAtomic(src: string, dest: string): Promise<void> {
-  await mkdir(dirname(dest), { recursive: true });
+  await makeDirs(dirname(dest));
   const temp = tempPathFor(dest);
+  trackTemp(temp);
   try {
     // COPYFILE_EXCL: never clobber a name another writer could own, even a temp one.
     await copyFile(src, temp, constants.COPYFILE_EXCL);
@@ -66,7 +78,9 @@ export async function copyFileAtomic(src: string, dest: string): Promise<void> {
     await rename(temp, dest);
   } catch (err) {
     await unlink(temp).catch(() => {});
-    throw err;
+    throw namingTarget(err, temp, dest);
+  } finally {
+    untrackTemp(temp);
   }
   await fsyncDir(dirname(dest));
 }
@@ -99,10 +113,16 @@ async function withTempFile(
   fill: (fh: FileHandle) => Promise<void>,
   publish: (temp: string, finalPath: string) => Promise<void>,
 ): Promise<void> {
-  await mkdir(dirname(finalPath), { recursive: true });
+  await makeDirs(dirname(finalPath));
   const temp = tempPathFor(finalPath);
   // "wx": the random temp name must be ours alone.
-  const fh = await open(temp, "wx");
+  let fh: FileHandle;
+  try {
+    fh = await open(temp, "wx");
+  } catch (err) {
+    throw namingTarget(err, temp, finalPath);
+  }
+  trackTemp(temp);
   try {
     try {
       await fill(fh);
@@ -113,7 +133,9 @@ async function withTempFile(
     await publish(temp, finalPath);
   } catch (err) {
     await unlink(temp).catch(() => {});
-    throw err;
+    throw namingTarget(err, temp, finalPath);
+  } finally {
+    untrackTemp(temp);
   }
   await fsyncDir(dirname(finalPath));
 }
@@ -145,6 +167,21 @@ async function fsyncDir(dir: string): Promise<void> {
   } finally {
     await fh?.close().catch(() => {});
   }
+}
+
+/**
+ * An fs error names the file the user asked for, not our temp name, and always a path
+ * (a write on a file handle has none): what system-error.ts turns into words.
+ */
+function namingTarget(err: unknown, temp: string, finalPath: string): unknown {
+  if (err instanceof Error && typeof (err as NodeJS.ErrnoException).code === "string") {
+    const e = err as NodeJS.ErrnoException;
+    if (e.path === undefined || e.path === temp) {
+      e.path = finalPath;
+      e.message = e.message.split(temp).join(finalPath);
+    }
+  }
+  return err;
 }
 
 export function errorCode(err: unknown): string | undefined {

@@ -40,6 +40,8 @@ export const doneMarkerSchema = z.object({
   rowsComputed: z.int().nonnegative(),
   threads: z.int().positive(),
   host: z.string(),
+  /** The process that computed the bin (absent in markers of older versions). */
+  pid: z.int().positive().optional(),
   tool: z.object({ name: z.string(), version: z.string() }),
   cache: z.object({ uri: z.string(), checksum: z.string(), precision: z.string() }),
   timings: z.object({ load: seconds, selfScores: seconds, scoring: seconds, write: seconds, total: seconds }),

@@ -15,6 +15,8 @@ import { binWork } from "../plan/work.ts";
 import { allocRows, type ScoreRows } from "../results/rows.ts";
 import { writeShard } from "../results/shard-store.ts";
 import type { Storage } from "../storage/types.ts";
+import { describeSystemError } from "../storage/system-error.ts";
+import { killPoint } from "../storage/kill-point.ts";
 import { TOOL_VERSION } from "../version.ts";
 import { planBinLayout } from "./bin-job.ts";
 import { checkDone, doneKey, failedKey, DONE_FORMAT, FAILED_FORMAT, MARKER_VERSION, type DoneMarker, type FailedMarker } from "./markers.ts";
@@ -118,7 +120,10 @@ async function runBinIn(session: WorkerSession, opts: RunBinOptions, started: nu
       },
       {
         signal,
-        onScoring: () => progress("scoring", 0),
+        onScoring: () => {
+          progress("scoring", 0);
+          killPoint("bin-scoring");
+        },
         onPairs: (n) => progress("scoring", n),
         progressMs: opts.progressMs,
       },
@@ -144,6 +149,7 @@ async function runBinIn(session: WorkerSession, opts: RunBinOptions, started: nu
       rowsComputed: rows.length,
       threads: session.threads,
       host: hostname(),
+      pid: process.pid,
       tool: { name: "nblast-fanout", version: TOOL_VERSION },
       cache: { uri: manifest.cache.uri, checksum: cache.checksum, precision: cache.precision },
       timings: {
@@ -161,6 +167,7 @@ async function runBinIn(session: WorkerSession, opts: RunBinOptions, started: nu
     marker.timings.write = round3((performance.now() - tWrite) / 1000);
     marker.timings.total = round3(elapsed());
     marker.finishedAt = new Date().toISOString();
+    killPoint("before-marker");
     await run.put(doneKey(bin), JSON.stringify(marker, null, 2) + "\n");
     await run.delete(failedKey(bin));
     return { bin, status: "done", marker };
@@ -228,7 +235,9 @@ function binError(bin: number, err: unknown): Error {
   const e = err instanceof Error ? err : new Error(String(err));
   if (e.message.startsWith(`bin ${bin}:`)) return e;
   if (e instanceof InputError) return new InputError(`bin ${bin}: ${e.message}`);
-  const out = new Error(`bin ${bin}: ${e.message}`, { cause: e });
+  // A file system's refusal in words (failed/K.json and the run's summary show it).
+  const sys = describeSystemError(e);
+  const out = new Error(`bin ${bin}: ${sys?.message ?? e.message}`, { cause: e });
   out.name = e.name;
   if (e.stack !== undefined) out.stack = e.stack.replace(e.message, out.message);
   return out;

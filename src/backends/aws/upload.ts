@@ -13,6 +13,7 @@
  *   (aws/submission.json), then writes the manifest, so that the start Lambda, which
  *   reacts to the manifest's arrival, finds the run already claimed and leaves it alone.
  */
+import { LOCK_KEY } from "../../storage/lease-file.ts";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -104,7 +105,8 @@ async function copyCache(src: Storage, dest: Storage, checksum: string, log: (li
   if (reader.checksum !== checksum) {
     throw new InputError(`the cache at ${src.uri} has changed since this run was planned (checksum ${reader.checksum}, the plan was made for ${checksum}); plan a new run`);
   }
-  const keys = (await src.list("")).filter((k) => k !== CACHE_COMMIT_KEY);
+  // Not a lock or a killed build's scratch folder (src/storage/lease-file.ts, sweep.ts): only the cache.
+  const keys = (await src.list("")).filter((k) => k !== CACHE_COMMIT_KEY && k !== LOCK_KEY && !k.startsWith(".cache-build-"));
   const srcPath = localPathOf(src.uri);
   const scratch = srcPath === undefined ? await mkdtemp(join(tmpdir(), "nbf-cache-copy-")) : undefined;
   log(`copying the cache ${src.uri} to ${dest.uri} (${keys.length + 1} files)`);

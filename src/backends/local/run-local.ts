@@ -6,7 +6,9 @@
  */
 import { binPairCount } from "../../worker/bin-job.ts";
 import { binWork } from "../../plan/work.ts";
-import { doneKey } from "../../worker/markers.ts";
+import { checkDone, doneKey } from "../../worker/markers.ts";
+import { claimBin } from "../../worker/claims.ts";
+import type { LeaseHolder } from "../../storage/lease-file.ts";
 import { runBin, type BinPhase } from "../../worker/run-bin.ts";
 import { openWorkerSession, type WorkerSessionOptions } from "../../worker/session.ts";
 
@@ -37,6 +39,16 @@ export interface LocalRunOptions extends WorkerSessionOptions {
   progressMs?: number;
   /** Only these bins (default every bin of the run). */
   bins?: readonly number[];
+  /**
+   * Claim each bin before computing it (claims/K.json, see worker/claims.ts), so several
+   * processes on one run share its bins (default true). A bin another live process holds is
+   * left to it and waited for at the end; a gone holder's bin is taken over.
+   */
+  claims?: boolean;
+  /** Milliseconds between looks at bins other processes hold (default 500). */
+  pollMs?: number;
+  /** Told once per bin when another process holds it. */
+  onWaiting?: (bin: number, holder: LeaseHolder) => void;
 }
 
 export interface BinFailure {
@@ -51,6 +63,8 @@ export interface LocalRunSummary {
   readonly done: number;
   /** Bins already done before (their marker and shard held). */
   readonly skipped: number;
+  /** Bins another process (another `run` or `worker` on this run) computed meanwhile. */
+  readonly byOthers: number;
   readonly failed: BinFailure[];
   /** Stopped by the signal; bins not reached are neither done nor failed. */
   readonly aborted: boolean;
@@ -115,11 +129,9 @@ export async function runLocal(opts: LocalRunOptions): Promise<LocalRunSummary> 
       });
     };
 
-    for (const bin of bins) {
-      if (opts.signal?.aborted) {
-        aborted = true;
-        break;
-      }
+    const useClaims = opts.claims ?? true;
+    let byOthers = 0;
+    const computeBin = async (bin: number): Promise<boolean> => {
       const cost = pairsOf.has(bin) ? manifest.work.bins[bin].cost : 0;
       try {
         const outcome = await runBin({
@@ -146,19 +158,79 @@ export async function runLocal(opts: LocalRunOptions): Promise<LocalRunSummary> 
       } catch (err) {
         if (opts.signal?.aborted) {
           aborted = true;
-          break;
+          return false;
         }
         const error = err instanceof Error ? err : new Error(String(err));
         failed.push({ bin, message: error.message, error });
         costDone += cost;
       }
       report(undefined, undefined, 0, 0, 0);
+      return true;
+    };
+    /** "ran": this process computed (or skipped, or failed) it; "held": a live process has it. */
+    const tryBin = async (bin: number): Promise<"ran" | "held" | "aborted"> => {
+      if (!useClaims) return (await computeBin(bin)) ? "ran" : "aborted";
+      const claim = await claimBin(opts.run, bin, "run");
+      if (claim.lease === undefined) {
+        opts.onWaiting?.(bin, claim.holder);
+        return "held";
+      }
+      try {
+        return (await computeBin(bin)) ? "ran" : "aborted";
+      } finally {
+        await claim.lease.release().catch(() => {});
+      }
+    };
+
+    const held: number[] = [];
+    for (const bin of bins) {
+      if (opts.signal?.aborted) {
+        aborted = true;
+        break;
+      }
+      const r = await tryBin(bin);
+      if (r === "aborted") break;
+      if (r === "held") held.push(bin);
+    }
+    // Bins other processes hold: wait for their done markers, or take them over if their holder goes.
+    while (!aborted && held.length > 0) {
+      await sleep(opts.pollMs ?? 500, opts.signal);
+      for (let i = 0; i < held.length && !aborted; ) {
+        if (opts.signal?.aborted) {
+          aborted = true;
+          break;
+        }
+        const bin = held[i];
+        if ((await checkDone(opts.run, manifest, bin, "size")).state === "done") {
+          byOthers++;
+          if (pairsOf.has(bin)) {
+            pairsToScore -= pairsOf.get(bin)!;
+            costToScore -= manifest.work.bins[bin].cost;
+          }
+          held.splice(i, 1);
+          report(undefined, undefined, 0, 0, 0);
+          continue;
+        }
+        const claim = await claimBin(opts.run, bin, "run");
+        if (claim.lease === undefined) {
+          i++;
+          continue;
+        }
+        held.splice(i, 1);
+        try {
+          if (!(await computeBin(bin))) break;
+        } finally {
+          await claim.lease.release().catch(() => {});
+        }
+      }
+      if (opts.signal?.aborted) aborted = true;
     }
     const seconds = elapsed();
     return {
       bins: bins.length,
       done,
       skipped,
+      byOthers,
       failed,
       aborted,
       pairsScored,
@@ -178,6 +250,7 @@ export function formatLocalSummary(s: LocalRunSummary): string {
     `${s.done} bins computed`,
     `${s.skipped} skipped (already done)`,
     `${s.failed.length} failed`,
+    ...(s.byOthers > 0 ? [`${s.byOthers} computed by other processes`] : []),
     `${s.pairsScored} pairs scored`,
     `${s.rowsStored} rows stored`,
     `${s.seconds.toFixed(1)} s`,
@@ -186,4 +259,17 @@ export function formatLocalSummary(s: LocalRunSummary): string {
   let text = `${s.aborted ? "interrupted" : "finished"}: ${parts.join(", ")}`;
   for (const f of s.failed) text += `\n  ${f.message.startsWith(`bin ${f.bin}:`) ? f.message : `bin ${f.bin}: ${f.message}`}`;
   return text;
+}
+
+/** Waits `ms`, or less when the signal fires. */
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(t);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    }
+    signal?.addEventListener("abort", done, { once: true });
+  });
 }
