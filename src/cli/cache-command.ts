@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { Option } from "commander";
 import { buildCache, cacheInfo, openCache, verifyCache } from "../cache/index.ts";
+import { buildReportLines } from "./build-report.ts";
 import { cacheBuildProgressBar } from "./progress.ts";
 import { collectInputs } from "../inputs/index.ts";
 import { InputError } from "../nblast/errors.ts";
@@ -39,7 +40,8 @@ export function registerCache(program: Command): void {
     .option("--tmp-dir <dir>", "local scratch folder for a build to S3 (default: the OS temp folder)");
   addDotpropsOptions(build).action(async (o: BuildOptions) => {
     const params = dotpropsParamsOf(o);
-    const inputs = await collectInputs(o.input, { idList: o.idList, recursive: o.recursive });
+    const skipped: { path: string; reason: string }[] = [];
+    const inputs = await collectInputs(o.input, { idList: o.idList, recursive: o.recursive, onSkip: (path, reason) => skipped.push({ path, reason }) });
     if (inputs.length === 0) throw new InputError(`--input: no neurons found in ${o.input.join(" ")}`);
     const bar = cacheBuildProgressBar();
     let summary;
@@ -51,6 +53,8 @@ export function registerCache(program: Command): void {
         precision: o.precision,
         threads: o.threads,
         strict: o.strict,
+        maxPoints: o.maxPoints,
+        skipped,
         onProgress: bar.onProgress,
         tmpDir: o.tmpDir,
       });
@@ -61,11 +65,7 @@ export function registerCache(program: Command): void {
       `cache ${summary.uri}: ${summary.neurons} neurons, ${summary.totalPoints} points, ` +
         `${(summary.bytes / 1e6).toFixed(1)} MB in ${summary.elapsed.toFixed(1)} s on ${summary.threads} threads\n`,
     );
-    if (summary.failed.length > 0) {
-      process.stderr.write(`${summary.failed.length} neurons could not be read (listed in ${summary.uri}/report.json):\n`);
-      for (const f of summary.failed.slice(0, 10)) process.stderr.write(`  ${f.path}: ${f.reason}\n`);
-      if (summary.failed.length > 10) process.stderr.write(`  ... and ${summary.failed.length - 10} more\n`);
-    }
+    for (const line of buildReportLines(summary, skipped)) process.stderr.write(line + "\n");
   });
 
   cache

@@ -11,6 +11,7 @@ import { addDotpropsOptions, dotpropsParamsOf, type DotpropsOptions } from "./do
 import { CliExit, interruptSignal } from "./exit.ts";
 import { oneOf, positiveInt } from "./parse-options.ts";
 import { addPlanOptions, planFromOptions, printPlan, type PlanOptions } from "./plan-command.ts";
+import { buildReportLines } from "./build-report.ts";
 import { cacheBuildProgressBar, runProgressBar } from "./progress.ts";
 
 interface RunOptions extends DotpropsOptions, Omit<PlanOptions, "cache" | "out"> {
@@ -20,7 +21,11 @@ interface RunOptions extends DotpropsOptions, Omit<PlanOptions, "cache" | "out">
   cache?: string;
   out?: string;
   resume?: string;
+  threads?: number;
+  /** Hidden alias of --threads (older spelling). */
   workers?: number;
+  strict: boolean;
+  tmpDir?: string;
   precision: "float32" | "float64";
   cacheDir?: string;
 }
@@ -35,7 +40,10 @@ export function registerRun(program: Command): void {
     .option("--cache <uri>", "an existing cache instead of --input")
     .option("--out <dir>", "the run's folder or s3:// prefix (with --input its cache goes to <dir>/cache)")
     .option("--resume <dir>", "finish a run planned before: skip its bins already done")
-    .option("--workers <n>", "threads for the cache build and the bins (default: all this machine allows)", positiveInt)
+    .option("--threads <n>", "threads for the cache build and the bins (default: all this machine, container or Slurm allocation allows)", positiveInt)
+    .addOption(new Option("--workers <n>", "alias of --threads").argParser(positiveInt).hideHelp())
+    .option("--strict", "with --input: fail on the first neuron that cannot be read instead of reporting it", false)
+    .option("--tmp-dir <dir>", "with --input: local scratch folder for a cache built to S3 (default: the OS temp folder)")
     .addOption(
       new Option("--precision <p>", "cache precision, with --input: float64 (score's numbers, rounded once to float32 when stored) or float32 (half the memory)")
         .argParser(oneOf(["float32", "float64"] as const))
@@ -45,12 +53,16 @@ export function registerRun(program: Command): void {
   addDotpropsOptions(cmd);
   // The planning options are `plan`'s own, registered by the same code.
   addPlanOptions(cmd).action(async (o: RunOptions) => {
+    if (o.threads !== undefined && o.workers !== undefined && o.threads !== o.workers) {
+      throw new InputError(`--threads ${o.threads} and --workers ${o.workers} disagree (--workers is the old name of --threads: give one)`);
+    }
+    o.threads ??= o.workers;
     const run = await prepareRun(o);
     const { signal, dispose } = interruptSignal();
     const { onProgress, stop } = runProgressBar();
     let summary;
     try {
-      summary = await runLocal({ run, threads: o.workers, cacheDir: o.cacheDir, signal, onProgress });
+      summary = await runLocal({ run, threads: o.threads, cacheDir: o.cacheDir, signal, onProgress });
     } finally {
       stop();
       dispose();
@@ -98,17 +110,27 @@ async function cacheInputs(o: RunOptions, storage: Storage): Promise<Storage> {
     process.stderr.write(`reusing the cache in ${storage.uri} (${existing.count} neurons)\n`);
     return storage;
   }
-  const inputs = await collectInputs(o.input ?? [], { idList: o.idList, recursive: o.recursive });
+  const skipped: { path: string; reason: string }[] = [];
+  const inputs = await collectInputs(o.input ?? [], { idList: o.idList, recursive: o.recursive, onSkip: (path, reason) => skipped.push({ path, reason }) });
   if (inputs.length === 0) throw new InputError(`--input: no neurons found in ${(o.input ?? []).join(" ")}`);
   const bar = cacheBuildProgressBar();
   let summary;
   try {
-    summary = await buildCache({ inputs, out: storage, params, precision: o.precision, threads: o.workers, onProgress: bar.onProgress });
+    summary = await buildCache({
+      inputs,
+      out: storage,
+      params,
+      precision: o.precision,
+      threads: o.threads,
+      strict: o.strict,
+      maxPoints: o.maxPoints,
+      skipped,
+      tmpDir: o.tmpDir,
+      onProgress: bar.onProgress,
+    });
   } finally {
     bar.stop();
   }
-  if (summary.failed.length > 0) {
-    process.stderr.write(`${summary.failed.length} neurons could not be read (see ${storage.uri}/report.json), first: ${summary.failed[0].reason}\n`);
-  }
+  for (const line of buildReportLines(summary, skipped)) process.stderr.write(line + "\n");
   return storage;
 }
