@@ -7,7 +7,7 @@ import { collectInputs } from "../inputs/index.ts";
 import { InputError } from "../nblast/errors.ts";
 import { openStorage } from "../storage/open.ts";
 import { addDotpropsOptions, dotpropsParamsOf, type DotpropsOptions } from "./dotprops-options.ts";
-import { oneOf, positiveInt } from "./parse-options.ts";
+import { positiveInt } from "./parse-options.ts";
 
 interface BuildOptions extends DotpropsOptions {
   input: string[];
@@ -32,7 +32,7 @@ export function registerCache(program: Command): void {
     .requiredOption("--out <uri>", "cache location: a folder or s3://bucket/prefix")
     .addOption(
       new Option("--precision <p>", "storage precision: float64 keeps score's numbers exactly; float32 halves memory (see docs/cache-format.md)")
-        .argParser(oneOf(["float32", "float64"] as const))
+        .choices(["float32", "float64"] as const)
         .default("float64"),
     )
     .option("--threads <n>", "worker threads (default: all this machine, container or Slurm allocation allows)", positiveInt)

@@ -10,7 +10,7 @@ import { exportMerged, formatFloat32, topMatches } from "../results/index.ts";
 import { openStorage } from "../storage/open.ts";
 import type { Storage } from "../storage/types.ts";
 import { binStatus, verifiedShards, type RunShards } from "../worker/index.ts";
-import { oneOf, positiveInt, positiveNumber } from "./parse-options.ts";
+import { positiveInt, positiveNumber } from "./parse-options.ts";
 
 export function registerResults(program: Command): void {
   program
@@ -69,7 +69,7 @@ export function registerResults(program: Command): void {
     .command("export")
     .description("write a run's merged result (all shards) as one CSV or Parquet file")
     .requiredOption("--run <run-uri>", "the run's folder or s3:// prefix")
-    .addOption(new Option("--format <f>", "csv or parquet").argParser(oneOf(["csv", "parquet"] as const)).default("csv"))
+    .addOption(new Option("--format <f>", "csv or parquet").choices(["csv", "parquet"] as const).default("csv"))
     .requiredOption("--out <file>", "local file to write (atomically)")
     .action(async (o: { run: string; format: "csv" | "parquet"; out: string }) => {
       const run = openStorage(o.run);

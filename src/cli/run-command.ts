@@ -9,7 +9,7 @@ import { openStorage } from "../storage/open.ts";
 import type { Storage } from "../storage/types.ts";
 import { addDotpropsOptions, dotpropsParamsOf, type DotpropsOptions } from "./dotprops-options.ts";
 import { CliExit, interruptSignal } from "./exit.ts";
-import { oneOf, positiveInt } from "./parse-options.ts";
+import { positiveInt } from "./parse-options.ts";
 import { addPlanOptions, planFromOptions, printPlan, type PlanOptions } from "./plan-command.ts";
 import { buildReportLines } from "./build-report.ts";
 import { cacheBuildProgressBar, runProgressBar } from "./progress.ts";
@@ -46,7 +46,7 @@ export function registerRun(program: Command): void {
     .option("--tmp-dir <dir>", "with --input: local scratch folder for a cache built to S3 (default: the OS temp folder)")
     .addOption(
       new Option("--precision <p>", "cache precision, with --input: float64 (score's numbers, rounded once to float32 when stored) or float32 (half the memory)")
-        .argParser(oneOf(["float32", "float64"] as const))
+        .choices(["float32", "float64"] as const)
         .default("float64"),
     )
     .option("--cache-dir <dir>", "where an S3 cache is copied on this host");
