@@ -77,7 +77,7 @@ export function neuronFromText(src: NeuronSource, text: string, params: Dotprops
       const n = dotprops.alpha.length;
       checkPointBudget({ points: n, cable: NaN }, maxPoints, path, undefined);
       checkCoordinates(dotprops.points, path, 1);
-      return { id, name, dotprops, cable: estimateCable(dotprops.points, params), warnings: pointWarnings(dotprops.points, undefined, 1) };
+      return { id, name, dotprops, cable: estimateCable(dotprops.points, params), warnings: pointWarnings(dotprops.points, undefined, 1, params.resample) };
     }
     case "points-csv": {
       const points = parsePointsCsv(text, path);
@@ -85,7 +85,7 @@ export function neuronFromText(src: NeuronSource, text: string, params: Dotprops
       if (params.scale !== 1) for (let i = 0; i < points.length; i++) points[i] *= params.scale;
       checkCoordinates(points, path, params.scale);
       checkEnoughPoints(points.length / 3, params.k, path);
-      const warnings = pointWarnings(points, undefined, params.scale);
+      const warnings = pointWarnings(points, undefined, params.scale, params.resample);
       return { id, name, dotprops: computeDotprops(points, params.k), cable: estimateCable(points, params), warnings };
     }
     default:
@@ -107,7 +107,7 @@ function fromSkeleton(id: bigint, name: string, path: string, sk: Skeleton, para
   checkPointBudget(estimatePoints(prepared, params.resample), maxPoints, path, params.resample);
   const points = pointsOf(prepared, params.resample);
   checkEnoughPoints(points.length / 3, params.k, path);
-  const warnings = pointWarnings(points, sk.parent.length, params.scale);
+  const warnings = pointWarnings(points, sk.parent.length, params.scale, params.resample);
   const neuron: LoadedNeuron = { id, name, dotprops: computeDotprops(points, params.k), cable: cableLength(scaled), warnings };
   if (simplified !== undefined) neuron.simplified = simplified;
   return neuron;

@@ -21,7 +21,11 @@ export const DEFAULT_MAX_POINTS = 2_000_000;
 /** Largest coordinate magnitude accepted: its square, times 3, is still a finite double. */
 export const MAX_COORDINATE = 1e150;
 
-/** An extent (largest side of the bounding box) above this, in the scaled unit, looks like nanometres. */
+/**
+ * An extent (largest side of the bounding box) above this, in the scaled unit, looks like
+ * nanometres at a 1 um step (no neuron is 2 cm long); with a coarser step the bound grows
+ * with it, so a user resampling nanometres at 1000 on purpose is not warned.
+ */
 export const NANOMETRE_EXTENT = 20_000;
 
 /** Refuses a non-finite or huge coordinate, naming the point (1-based) and the axis. */
@@ -88,9 +92,10 @@ export function checkEnoughPoints(points: number, k: number, source: string): vo
 
 /**
  * Warnings about points that will score, but probably not as meant. `nodes` is the
- * skeleton's node count (undefined for a CSV); `scale` the factor already applied.
+ * skeleton's node count (undefined for a CSV); `scale` the factor already applied; `step`
+ * the resample step (undefined: none).
  */
-export function pointWarnings(points: ArrayLike<number>, nodes: number | undefined, scale: number): string[] {
+export function pointWarnings(points: ArrayLike<number>, nodes: number | undefined, scale: number, step?: number): string[] {
   const out: string[] = [];
   if (nodes === 1) out.push("has a single node: its one point has no tangent to compare");
   const n = points.length / 3;
@@ -107,7 +112,7 @@ export function pointWarnings(points: ArrayLike<number>, nodes: number | undefin
   }
   if (identical) out.push(`all ${n} points are identical: tangents are undefined and every score is the same`);
   const extent = Math.max(hi[0] - lo[0], hi[1] - lo[1], hi[2] - lo[2]);
-  if (extent > NANOMETRE_EXTENT) {
+  if (extent > NANOMETRE_EXTENT * Math.max(1, step ?? 1)) {
     const fix = scale === 1 ? "if they are nanometres (CATMAID, FlyWire), add --scale 0.001" : `check --scale (${scale} was applied)`;
     out.push(`spans ${Math.round(extent).toLocaleString("en-US")} units, which looks like nanometres rather than microns: ${fix}`);
   }

@@ -80,5 +80,8 @@ describe("checks", () => {
     expect(nm).toEqual(["spans 20,001 units, which looks like nanometres rather than microns: if they are nanometres (CATMAID, FlyWire), add --scale 0.001"]);
     expect(pointWarnings([0, 0, 0, 20_000, 0, 0], 2, 1)).toEqual([]);
     expect(pointWarnings([0, 0, 0, 30_000, 0, 0], 2, 0.5)[0]).toContain("check --scale (0.5 was applied)");
+    // a coarser step raises the bound with it: nanometres resampled at 1000 on purpose
+    expect(pointWarnings([0, 0, 0, 1e6, 0, 0], 2, 1, 1000)).toEqual([]);
+    expect(pointWarnings([0, 0, 0, 30_000, 0, 0], 2, 1, 0.5)).toHaveLength(1);
   });
 });
