@@ -1,6 +1,15 @@
 #!/usr/bin/env node
 // Runs the compiled CLI, built into dist/ by `npm ci` (the prepare script) or `npm run build`.
+// The Node version is checked first, before any of the program is imported.
 import { existsSync } from "node:fs";
+import { createRequire } from "node:module";
+
+const { nodeProblem } = createRequire(import.meta.url)("./check-node.cjs");
+const problem = nodeProblem(process.version, process.execPath);
+if (problem !== null) {
+  process.stderr.write(problem);
+  process.exit(1);
+}
 
 const main = new URL("../dist/cli/main.js", import.meta.url);
 if (!existsSync(main)) {

@@ -14,18 +14,40 @@ export interface BuildTask {
   source: NeuronSource;
   params: DotpropsParams;
   bpv: 4 | 8;
+  /** Refuse a neuron estimated to have more points (default DEFAULT_MAX_POINTS). */
+  maxPoints?: number;
 }
 
 export type BuildResult =
-  | { seq: number; ok: true; n: number; cable: number; bbox: number[]; checksum: Uint8Array; buffer: ArrayBuffer }
+  | {
+      seq: number;
+      ok: true;
+      n: number;
+      cable: number;
+      bbox: number[];
+      checksum: Uint8Array;
+      buffer: ArrayBuffer;
+      warnings: string[];
+      simplified?: { droppedTrees: number; stoppedEarly: string | undefined };
+    }
   | { seq: number; ok: false; reason: string; error: string };
 
 async function run(task: BuildTask): Promise<BuildResult> {
   try {
-    const neuron = await loadNeuron(task.source, task.params);
+    const neuron = await loadNeuron(task.source, task.params, { maxPoints: task.maxPoints });
     if (neuron.dotprops.alpha.length === 0) throw new InputError("no points", { source: task.source.path });
     const block = encodeBlock(neuron.dotprops, task.bpv);
-    return { seq: task.seq, ok: true, n: block.n, cable: neuron.cable, bbox: block.bbox, checksum: block.checksum, buffer: block.buffer };
+    return {
+      seq: task.seq,
+      ok: true,
+      n: block.n,
+      cable: neuron.cable,
+      bbox: block.bbox,
+      checksum: block.checksum,
+      buffer: block.buffer,
+      warnings: neuron.warnings,
+      simplified: neuron.simplified,
+    };
   } catch (err) {
     const e = err instanceof Error ? err : new Error(String(err));
     const reason = e instanceof InputError || e.message.includes(task.source.path) ? e.message : `${task.source.path}: ${e.message}`;

@@ -35,7 +35,7 @@ import {
   paramsToJson,
   summarize,
 } from "./format.ts";
-import type { FailedNeuron, Manifest, Precision, Report } from "./format.ts";
+import type { FailedNeuron, Manifest, Precision, Report, SimplifiedNeuron, WarnedNeuron } from "./format.ts";
 import { localPathOf } from "./local-path.ts";
 import { runOrderedPool } from "./ordered-pool.ts";
 
@@ -59,6 +59,10 @@ export interface BuildOptions {
   threads?: number;
   /** Fail on the first neuron that cannot be read instead of reporting it. */
   strict?: boolean;
+  /** Refuse a neuron estimated to have more points than this (default DEFAULT_MAX_POINTS, 2,000,000). */
+  maxPoints?: number;
+  /** Files collectInputs skipped (not neurons), listed in report.json. */
+  skipped?: { path: string; reason: string }[];
   onProgress?: (p: BuildProgress) => void;
   /** Scratch folder for an S3 build (default: the OS temp folder). Local builds use the output folder. */
   tmpDir?: string;
@@ -68,6 +72,10 @@ export interface BuildSummary {
   uri: string;
   neurons: number;
   failed: FailedNeuron[];
+  /** Cached, with warnings (also on report.json). */
+  warned: WarnedNeuron[];
+  /** Lost fragments (whole trees) through --simplify, or simplify stopped early. */
+  simplified: SimplifiedNeuron[];
   totalPoints: number;
   /** Bytes of dotprops.bin + index.bin. */
   bytes: number;
@@ -124,6 +132,8 @@ export async function buildCache(opts: BuildOptions): Promise<BuildSummary> {
     const names = new GrowableBytes();
     const encoder = new TextEncoder();
     const failed: FailedNeuron[] = [];
+    const warned: WarnedNeuron[] = [];
+    const simplified: SimplifiedNeuron[] = [];
     let count = 0;
     let totalPoints = 0;
 
@@ -131,7 +141,7 @@ export async function buildCache(opts: BuildOptions): Promise<BuildSummary> {
       workerUrl: WORKER_URL,
       threads,
       total,
-      makeTask: (seq) => ({ seq, source: sources[seq], params: opts.params, bpv }),
+      makeTask: (seq) => ({ seq, source: sources[seq], params: opts.params, bpv, maxPoints: opts.maxPoints }),
       crashed: (seq, error) => ({ seq, ok: false, reason: `${sources[seq].path}: worker crashed: ${error.message}`, error: error.name }),
       consume: async (seq, r) => {
         const src = sources[seq];
@@ -151,6 +161,9 @@ export async function buildCache(opts: BuildOptions): Promise<BuildSummary> {
           totalPoints += r.n;
           await data.append(new Uint8Array(r.buffer));
           if (count === 1) killPoint("cache-build");
+          const who = { id: String(src.id), name: src.name, path: src.path };
+          if (r.warnings.length > 0) warned.push({ ...who, warnings: r.warnings });
+          if (r.simplified !== undefined) simplified.push({ ...who, droppedTrees: r.simplified.droppedTrees, stoppedEarly: r.simplified.stoppedEarly ?? null });
         } else {
           if (opts.strict) throw new InputError(`cannot read neuron ${src.name} (id ${src.id}): ${r.reason}`);
           failed.push({ id: String(src.id), name: src.name, path: src.path, reason: r.reason, error: r.error });
@@ -182,7 +195,7 @@ export async function buildCache(opts: BuildOptions): Promise<BuildSummary> {
     data.hash.update(index);
     const sha256 = data.hash.digest("hex");
     await writeFile(join(scratch, INDEX_KEY), index);
-    const report: Report = { format: FORMAT_NAME, version: FORMAT_VERSION, failed };
+    const report: Report = { format: FORMAT_NAME, version: FORMAT_VERSION, failed, warnings: warned, simplified, skipped: opts.skipped ?? [] };
     const reportText = JSON.stringify(report, null, 1) + "\n";
     await writeFile(join(scratch, REPORT_KEY), reportText);
 
@@ -205,12 +218,22 @@ export async function buildCache(opts: BuildOptions): Promise<BuildSummary> {
         count: failed.length,
         first: failed.slice(0, FIRST_FAILURES).map((f) => ({ name: f.name, reason: f.reason })),
       },
+      warned: {
+        count: warned.length,
+        first: warned.slice(0, FIRST_FAILURES).map((w) => ({ name: w.name, warning: w.warnings.join("; ") })),
+      },
+      simplified: {
+        count: simplified.length,
+        first: simplified.slice(0, FIRST_FAILURES).map((s) => ({ name: s.name, droppedTrees: s.droppedTrees, stoppedEarly: s.stoppedEarly })),
+      },
     };
     await publish(opts.out, localOut, scratch, JSON.stringify(manifest, null, 2) + "\n");
     return {
       uri: opts.out.uri,
       neurons: count,
       failed,
+      warned,
+      simplified,
       totalPoints,
       bytes: dataBytes + index.length,
       sha256,

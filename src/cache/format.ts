@@ -132,10 +132,32 @@ export interface FailedNeuron {
   error: string;
 }
 
+/** A neuron that was cached but looks wrong (one node, identical points, nanometres), with the likely fix. */
+export interface WarnedNeuron {
+  id: string;
+  name: string;
+  path: string;
+  warnings: string[];
+}
+
+/** A neuron of which --simplify dropped whole trees (fragments), or where nat's simplify stopped early. */
+export interface SimplifiedNeuron {
+  id: string;
+  name: string;
+  path: string;
+  droppedTrees: number;
+  stoppedEarly: string | null;
+}
+
 export interface Report {
   format: string;
   version: number;
   failed: FailedNeuron[];
+  /** Absent in caches built before these were recorded. */
+  warnings?: WarnedNeuron[];
+  /** Files in the input folders or globs that were not taken as neurons (other CSVs, id lists), with why. */
+  skipped?: { path: string; reason: string }[];
+  simplified?: SimplifiedNeuron[];
 }
 
 /** What cache.json holds. Its presence is what makes a folder a cache: it is written last. */
@@ -155,6 +177,9 @@ export interface Manifest {
   stats: { points: Summary; cable: Summary };
   /** Neurons that could not be read (details in report.json); the first few for `cache info`. */
   failed: { count: number; first: { name: string; reason: string }[] };
+  /** Neurons cached with warnings, and neurons that lost fragments through --simplify (all in report.json); absent in older caches. */
+  warned?: { count: number; first: { name: string; warning: string }[] };
+  simplified?: { count: number; first: { name: string; droppedTrees: number; stoppedEarly: string | null }[] };
 }
 
 export function paramsToJson(p: DotpropsParams): Manifest["params"] {

@@ -23,7 +23,25 @@ export function cacheInfo(reader: CacheReader): string {
   ];
   for (const f of m.failed.first) lines.push(`  ${f.name}: ${f.reason}`);
   if (m.failed.count > m.failed.first.length) lines.push(`  ... and ${count(m.failed.count - m.failed.first.length)} more`);
+  if (m.warned !== undefined) {
+    lines.push(`warnings   ${m.warned.count === 0 ? "none" : `${count(m.warned.count)} neuron(s) cached with warnings, all listed in ${REPORT_KEY}`}`);
+    for (const w of m.warned.first) lines.push(`  ${w.name}: ${w.warning}`);
+    if (m.warned.count > m.warned.first.length) lines.push(`  ... and ${count(m.warned.count - m.warned.first.length)} more`);
+  }
+  if (m.simplified !== undefined && m.simplified.count > 0) {
+    lines.push(`simplify   ${count(m.simplified.count)} neuron(s) lost fragments or stopped early, all listed in ${REPORT_KEY}`);
+    for (const s of m.simplified.first) lines.push(`  ${s.name}: ${simplifyNote(s)}`);
+    if (m.simplified.count > m.simplified.first.length) lines.push(`  ... and ${count(m.simplified.count - m.simplified.first.length)} more`);
+  }
   return lines.join("\n") + "\n";
+}
+
+/** "2 trees dropped; stopped early: ..." */
+export function simplifyNote(s: { droppedTrees: number; stoppedEarly: string | null }): string {
+  const parts: string[] = [];
+  if (s.droppedTrees > 0) parts.push(`${s.droppedTrees} fragment(s) (whole trees) dropped by --simplify`);
+  if (s.stoppedEarly !== null) parts.push(`simplify stopped early: ${s.stoppedEarly}`);
+  return parts.join("; ");
 }
 
 function summary(s: Summary, fmt: (x: number) => string): string {

@@ -59,6 +59,15 @@ const manifestSchema = z.object({
     count: z.number().int().nonnegative(),
     first: z.array(z.object({ name: z.string(), reason: z.string() })),
   }),
+  warned: z
+    .object({ count: z.number().int().nonnegative(), first: z.array(z.object({ name: z.string(), warning: z.string() })) })
+    .optional(),
+  simplified: z
+    .object({
+      count: z.number().int().nonnegative(),
+      first: z.array(z.object({ name: z.string(), droppedTrees: z.number().int().nonnegative(), stoppedEarly: z.string().nullable() })),
+    })
+    .optional(),
 });
 
 export interface ReadOptions {

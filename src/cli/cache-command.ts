@@ -1,12 +1,13 @@
 import type { Command } from "commander";
 import { Option } from "commander";
 import { buildCache, cacheInfo, openCache, verifyCache } from "../cache/index.ts";
+import { buildReportLines } from "./build-report.ts";
 import { cacheBuildProgressBar } from "./progress.ts";
 import { collectInputs } from "../inputs/index.ts";
 import { InputError } from "../nblast/errors.ts";
 import { openStorage } from "../storage/open.ts";
 import { addDotpropsOptions, dotpropsParamsOf, type DotpropsOptions } from "./dotprops-options.ts";
-import { oneOf, positiveInt } from "./parse-options.ts";
+import { positiveInt } from "./parse-options.ts";
 import { guardCacheRebuild, prepareOutFolder } from "./folder-guard.ts";
 
 interface BuildOptions extends DotpropsOptions {
@@ -33,7 +34,7 @@ export function registerCache(program: Command): void {
     .requiredOption("--out <uri>", "cache location: a folder or s3://bucket/prefix")
     .addOption(
       new Option("--precision <p>", "storage precision: float64 keeps score's numbers exactly; float32 halves memory (see docs/cache-format.md)")
-        .argParser(oneOf(["float32", "float64"] as const))
+        .choices(["float32", "float64"] as const)
         .default("float64"),
     )
     .option("--threads <n>", "worker threads (default: all this machine, container or Slurm allocation allows)", positiveInt)
@@ -43,7 +44,8 @@ export function registerCache(program: Command): void {
   addDotpropsOptions(build).action(async (o: BuildOptions) => {
     const params = dotpropsParamsOf(o);
     const out = openStorage(o.out);
-    const inputs = await collectInputs(o.input, { idList: o.idList, recursive: o.recursive });
+    const skipped: { path: string; reason: string }[] = [];
+    const inputs = await collectInputs(o.input, { idList: o.idList, recursive: o.recursive, onSkip: (path, reason) => skipped.push({ path, reason }) });
     if (inputs.length === 0) throw new InputError(`--input: no neurons found in ${o.input.join(" ")}`);
     // One build per folder at a time; a second is refused, naming the first.
     const lock = await prepareOutFolder(out, "cache build");
@@ -58,6 +60,8 @@ export function registerCache(program: Command): void {
         precision: o.precision,
         threads: o.threads,
         strict: o.strict,
+        maxPoints: o.maxPoints,
+        skipped,
         onProgress: bar.onProgress,
         tmpDir: o.tmpDir,
       });
@@ -70,11 +74,7 @@ export function registerCache(program: Command): void {
       `cache ${summary.uri}: ${summary.neurons} neurons, ${summary.totalPoints} points, ` +
         `${(summary.bytes / 1e6).toFixed(1)} MB in ${summary.elapsed.toFixed(1)} s on ${summary.threads} threads\n`,
     );
-    if (summary.failed.length > 0) {
-      process.stderr.write(`${summary.failed.length} neurons could not be read (listed in ${summary.uri}/report.json):\n`);
-      for (const f of summary.failed.slice(0, 10)) process.stderr.write(`  ${f.path}: ${f.reason}\n`);
-      if (summary.failed.length > 10) process.stderr.write(`  ... and ${summary.failed.length - 10} more\n`);
-    }
+    for (const line of buildReportLines(summary, skipped)) process.stderr.write(line + "\n");
   });
 
   cache

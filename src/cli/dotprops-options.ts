@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { DEFAULT_MAX_POINTS } from "../nblast/neuron-checks.ts";
 import type { DotpropsParams } from "../nblast/types.ts";
 import { nonNegativeNumber, positiveInt, positiveNumber } from "./parse-options.ts";
 
@@ -8,6 +9,8 @@ export interface DotpropsOptions {
   simplify?: number;
   resample: number;
   k: number;
+  /** Not a dotprops parameter (it changes no number): a bound on the work and memory one neuron may take. */
+  maxPoints: number;
 }
 
 export function addDotpropsOptions(cmd: Command): Command {
@@ -15,7 +18,13 @@ export function addDotpropsOptions(cmd: Command): Command {
     .option("--scale <factor>", "multiply skeleton coordinates first (0.001: nm to um, e.g. CATMAID exports)", positiveNumber, 1)
     .option("--simplify <n>", "keep only the n largest branch points (CATMAID uses 10)", positiveInt)
     .option("--resample <um>", "resampling step for skeletons, microns (0: none)", nonNegativeNumber, 1)
-    .option("--k <n>", "neighbours for tangents, the point itself counted", positiveInt, 5);
+    .option("--k <n>", "neighbours for tangents, the point itself counted", positiveInt, 5)
+    .option(
+      "--max-points <n>",
+      "refuse a neuron estimated (cable / resample step, or nodes) to have more points than this, before any work on it",
+      positiveInt,
+      DEFAULT_MAX_POINTS,
+    );
 }
 
 export function dotpropsParamsOf(o: DotpropsOptions): DotpropsParams {

@@ -47,7 +47,9 @@ export async function main(argv: string[]): Promise<number> {
     await program.parseAsync(argv);
     return 0;
   } catch (err) {
-    if (err instanceof CommanderError) return err.exitCode; // commander already printed why
+    // Commander already printed why. Its usage errors (unknown option, bad or missing value,
+    // unknown command) are bad input like any other: exit status 2, as the docs promise.
+    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
     if (err instanceof CliExit) {
       if (err.message !== "") process.stderr.write(`nblast-fanout: ${err.message}\n`);
       return err.code;

@@ -4,7 +4,7 @@ import { openCache } from "../cache/index.ts";
 import { formatCostSummary, readIdFile } from "../plan/index.ts";
 import { createRun, type CreatedRun } from "../plan/create-run.ts";
 import { openStorage } from "../storage/open.ts";
-import { nonNegativeNumber, oneOf, positiveInt } from "./parse-options.ts";
+import { nonNegativeNumber, positiveInt } from "./parse-options.ts";
 import { addScoringStorageOptions, minScoreOf, type ScoringStorageOptions } from "./scoring-options.ts";
 import { resolveSmat } from "./smat-option.ts";
 import { prepareOutFolder } from "./folder-guard.ts";
@@ -48,7 +48,7 @@ export function addPlanOptions(cmd: Command): Command {
     .option("--target-ids <file>", "target ids (integers 0 to 2^63 - 1), one per line (default: every neuron)")
     .addOption(
       new Option("--balance <how>", "cost: equal estimated NBLAST cost; cable: CATMAID's cable-length buckets")
-        .argParser(oneOf(["cost", "cable"] as const))
+        .choices(["cost", "cable"] as const)
         .default("cost"),
     );
   return addScoringStorageOptions(cmd);

@@ -11,7 +11,8 @@ import { openStorage } from "../storage/open.ts";
 import { checkOutFile, STDOUT } from "../storage/out-target.ts";
 import type { Storage } from "../storage/types.ts";
 import { binStatus, verifiedShards, type RunShards } from "../worker/index.ts";
-import { oneOf, positiveInt, positiveNumber } from "./parse-options.ts";
+import { CliExit } from "./exit.ts";
+import { positiveInt, positiveNumber } from "./parse-options.ts";
 
 export function registerResults(program: Command): void {
   program
@@ -20,9 +21,10 @@ export function registerResults(program: Command): void {
     .requiredOption("--run <run-uri>", "the run's folder or s3:// prefix")
     .requiredOption("--neuron <id|name>", "the neuron, by id or by name")
     .option("-n, --n <n>", "how many matches", positiveInt, 10)
-    .action(async (o: { run: string; neuron: string; n: number }) => {
+    .option("--partial", "use the done bins that hold even when others are missing, not done or corrupt (says how many are left out)", false)
+    .action(async (o: { run: string; neuron: string; n: number; partial: boolean }) => {
       const run = openStorage(o.run);
-      const shards = await usableShards(run);
+      const shards = await usableShards(run, o.partial);
       const cache = await runCache(shards.manifest);
       const id = resolveNeuron(o.neuron, cache);
       const top = await topMatches(run, id, o.n, { shards: shards.shards.map((s) => s.key) });
@@ -46,36 +48,48 @@ export function registerResults(program: Command): void {
     .description("where a run stands: bins done, failed (with why) and pending")
     .requiredOption("--run <run-uri>", "the run's folder or s3:// prefix")
     .option("--json", "print the status as JSON (bins, and the backend's section for a submitted run)")
+    .option("--verify", "re-hash every done bin's shard against its done marker (default: check its size only)", false)
     .option("--vcpu-hour-price <usd>", "AWS runs: the price of a vCPU-hour for the cost figures (default 0.015, an assumed Spot price)", positiveNumber)
-    .action(async (o: { run: string; json?: boolean; vcpuHourPrice?: number }) => {
+    .action(async (o: { run: string; json?: boolean; vcpuHourPrice?: number; verify: boolean }) => {
       const run = openStorage(o.run);
-      const s = await binStatus(run);
+      const s = await binStatus(run, { verify: o.verify ? "checksum" : "size" });
+      // A done marker whose shard does not hold is not done: named, and the status is 2.
+      const staleExit = (): void => {
+        if (s.stale.length > 0) {
+          throw new CliExit(2, `${s.stale.length} done marker(s) do not hold (bins ${ranges(s.stale.map((x) => x.bin))}); recompute them: nblast-fanout run --resume ${run.uri}`);
+        }
+      };
       // A run submitted to Slurm or AWS adds what its backend knows (jobs, queue, cost).
       const backend = await remoteBackendOf(run, REMOTE_BACKENDS);
       const extra = backend === undefined ? undefined : await backend.status(run, s, { json: o.json === true, vcpuHourPrice: o.vcpuHourPrice });
       if (o.json === true) {
-        const json: Record<string, unknown> = { run: o.run, bins: s.bins, counts: s.counts, failed: s.failed, pending: s.pending, totals: s.totals };
+        const json: Record<string, unknown> = { run: o.run, bins: s.bins, counts: s.counts, failed: s.failed, pending: s.pending, stale: s.stale, verified: o.verify ? "checksum" : "size", totals: s.totals };
         if (backend !== undefined) json[backend.name] = extra?.json;
         process.stdout.write(JSON.stringify(json, null, 2) + "\n");
+        staleExit();
         return;
       }
       const out = [`${o.run}: ${s.bins} bins, ${s.counts.done} done, ${s.counts.failed} failed, ${s.counts.pending} pending`];
       for (const f of s.failed) out.push(`  bin ${f.bin} failed on ${f.host} at ${f.at}: ${f.message}`);
+      for (const x of s.stale) out.push(`  bin ${x.bin} is not done: ${x.reason}`);
+      if (!o.verify && s.counts.done > 0) out.push(`  (done shards checked by size; --verify re-hashes them)`);
       if (s.counts.pending > 0) out.push(`  pending: ${ranges(s.pending)}`);
       if (extra !== undefined) out.push(...extra.lines);
       process.stdout.write(out.join("\n") + "\n");
+      staleExit();
     });
 
   program
     .command("export")
     .description("write a run's merged result (all shards) as one CSV or Parquet file")
     .requiredOption("--run <run-uri>", "the run's folder or s3:// prefix")
-    .addOption(new Option("--format <f>", "csv or parquet").argParser(oneOf(["csv", "parquet"] as const)).default("csv"))
+    .addOption(new Option("--format <f>", "csv or parquet").choices(["csv", "parquet"] as const).default("csv"))
     .requiredOption("--out <file>", "local file to write (atomically; a regular file or a new name), or - for stdout")
-    .action(async (o: { run: string; format: "csv" | "parquet"; out: string }) => {
+    .option("--partial", "use the done bins that hold even when others are missing, not done or corrupt (says how many are left out)", false)
+    .action(async (o: { run: string; format: "csv" | "parquet"; out: string; partial: boolean }) => {
       if (o.out !== STDOUT) await checkOutFile(o.out);
       const run = openStorage(o.run);
-      const shards = await usableShards(run);
+      const shards = await usableShards(run, o.partial);
       // Bins keep their own best N; the run's --top-n holds exactly only over the merged rows.
       const { topN } = manifestStoragePolicy(shards.manifest);
       const s = await exportMerged(run, o.format, o.out, { topN, shards: shards.shards.map((x) => x.key) });
@@ -96,19 +110,33 @@ function ranges(sorted: readonly number[]): string {
 }
 
 /**
- * The run's done bins' shards, each verified against its done marker (a corrupt or missing
- * shard stops the command, exit status 2, naming it); bins not done yet are named on stderr.
+ * Complete or nothing: the run's done bins' shards, each verified against its done marker.
+ * A corrupt or missing shard, or a bin not done yet, stops the command (exit status 2,
+ * naming them) unless `partial`, which leaves them out and says how many.
  */
-async function usableShards(run: Storage): Promise<RunShards> {
-  const shards = await verifiedShards(run);
+async function usableShards(run: Storage, partial: boolean): Promise<RunShards> {
+  const shards = await verifiedShards(run, { partial });
+  const bins = shards.manifest.work.bins.length;
+  if (shards.pending.length > 0 && !partial) {
+    throw new InputError(
+      `${shards.pending.length} of ${bins} bins are not done (${ranges(shards.pending)}): their pairs would be missing. ` +
+        `Finish them (nblast-fanout run --resume ${run.uri}), or pass --partial to use the ${shards.shards.length} done bins alone`,
+      { source: run.uri },
+    );
+  }
   if (shards.shards.length === 0) {
     throw new InputError(`no bin of this run is done yet (${shards.pending.length} pending); run it first (nblast-fanout run --resume ${run.uri})`, {
       source: run.uri,
     });
   }
-  if (shards.pending.length > 0) {
+  const left = shards.pending.length + shards.stale.length;
+  if (left > 0) {
+    const parts: string[] = [];
+    if (shards.pending.length > 0) parts.push(`not done: ${ranges(shards.pending)}`);
+    for (const s of shards.stale.slice(0, 10)) parts.push(`bin ${s.bin}: ${s.reason}`);
+    if (shards.stale.length > 10) parts.push(`... and ${shards.stale.length - 10} more corrupt`);
     process.stderr.write(
-      `nblast-fanout: warning: ${shards.pending.length} of ${shards.manifest.work.bins.length} bins are not done (${ranges(shards.pending)}); ` +
+      `nblast-fanout: warning: --partial: ${left} of ${bins} bins left out, ${shards.shards.length} used (${parts.join("; ")}); ` +
         `their pairs are missing here (finish them with nblast-fanout run --resume ${run.uri})\n`,
     );
   }

@@ -9,8 +9,9 @@ import { openStorage } from "../storage/open.ts";
 import type { Storage } from "../storage/types.ts";
 import { addDotpropsOptions, dotpropsParamsOf, type DotpropsOptions } from "./dotprops-options.ts";
 import { CliExit, interruptSignal } from "./exit.ts";
-import { oneOf, positiveInt } from "./parse-options.ts";
+import { positiveInt } from "./parse-options.ts";
 import { addPlanOptions, planFromOptions, printPlan, type PlanOptions } from "./plan-command.ts";
+import { buildReportLines } from "./build-report.ts";
 import { cacheBuildProgressBar, runProgressBar } from "./progress.ts";
 import { prepareOutFolder } from "./folder-guard.ts";
 import { describeHolder } from "../storage/lease-file.ts";
@@ -24,7 +25,11 @@ interface RunOptions extends DotpropsOptions, Omit<PlanOptions, "cache" | "out">
   cache?: string;
   out?: string;
   resume?: string;
+  threads?: number;
+  /** Hidden alias of --threads (older spelling). */
   workers?: number;
+  strict: boolean;
+  tmpDir?: string;
   precision: "float32" | "float64";
   cacheDir?: string;
 }
@@ -39,16 +44,23 @@ export function registerRun(program: Command): void {
     .option("--cache <uri>", "an existing cache instead of --input")
     .option("--out <dir>", "the run's folder or s3:// prefix (with --input its cache goes to <dir>/cache)")
     .option("--resume <dir>", "finish a run planned before: skip its bins already done")
-    .option("--workers <n>", "threads for the cache build and the bins (default: all this machine allows)", positiveInt)
+    .option("--threads <n>", "threads for the cache build and the bins (default: all this machine, container or Slurm allocation allows)", positiveInt)
+    .addOption(new Option("--workers <n>", "alias of --threads").argParser(positiveInt).hideHelp())
+    .option("--strict", "with --input: fail on the first neuron that cannot be read instead of reporting it", false)
+    .option("--tmp-dir <dir>", "with --input: local scratch folder for a cache built to S3 (default: the OS temp folder)")
     .addOption(
       new Option("--precision <p>", "cache precision, with --input: float64 (score's numbers, rounded once to float32 when stored) or float32 (half the memory)")
-        .argParser(oneOf(["float32", "float64"] as const))
+        .choices(["float32", "float64"] as const)
         .default("float64"),
     )
     .option("--cache-dir <dir>", "where an S3 cache is copied on this host");
   addDotpropsOptions(cmd);
   // The planning options are `plan`'s own, registered by the same code.
   addPlanOptions(cmd).action(async (o: RunOptions, self: Command) => {
+    if (o.threads !== undefined && o.workers !== undefined && o.threads !== o.workers) {
+      throw new InputError(`--threads ${o.threads} and --workers ${o.workers} disagree (--workers is the old name of --threads: give one)`);
+    }
+    o.threads ??= o.workers;
     // The words the user typed after the program's name, as commander received them
     // (rawArgs is commander's, untyped); else this process's own arguments.
     const raw = ((self.parent ?? self) as unknown as { rawArgs?: unknown }).rawArgs;
@@ -60,7 +72,7 @@ export function registerRun(program: Command): void {
     try {
       summary = await runLocal({
         run,
-        threads: o.workers,
+        threads: o.threads,
         cacheDir: o.cacheDir,
         signal,
         onProgress,
@@ -183,19 +195,29 @@ async function cacheInputsLocked(o: RunOptions, storage: Storage, record: () => 
     process.stderr.write(`reusing the cache in ${storage.uri} (${existing.count} neurons)\n`);
     return storage;
   }
-  const inputs = await collectInputs(o.input ?? [], { idList: o.idList, recursive: o.recursive });
+  const skipped: { path: string; reason: string }[] = [];
+  const inputs = await collectInputs(o.input ?? [], { idList: o.idList, recursive: o.recursive, onSkip: (path, reason) => skipped.push({ path, reason }) });
   if (inputs.length === 0) throw new InputError(`--input: no neurons found in ${(o.input ?? []).join(" ")}`);
   if (o.bins !== undefined) checkBinsFit(o.bins, inputs.length); // before hours of cache build
   await record();
   const bar = cacheBuildProgressBar();
   let summary;
   try {
-    summary = await buildCache({ inputs, out: storage, params, precision: o.precision, threads: o.workers, onProgress: bar.onProgress });
+    summary = await buildCache({
+      inputs,
+      out: storage,
+      params,
+      precision: o.precision,
+      threads: o.threads,
+      strict: o.strict,
+      maxPoints: o.maxPoints,
+      skipped,
+      tmpDir: o.tmpDir,
+      onProgress: bar.onProgress,
+    });
   } finally {
     bar.stop();
   }
-  if (summary.failed.length > 0) {
-    process.stderr.write(`${summary.failed.length} neurons could not be read (see ${storage.uri}/report.json), first: ${summary.failed[0].reason}\n`);
-  }
+  for (const line of buildReportLines(summary, skipped)) process.stderr.write(line + "\n");
   return storage;
 }

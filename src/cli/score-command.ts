@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { collectInputs, loadNeuron } from "../inputs/index.ts";
 import type { LoadedNeuron } from "../inputs/index.ts";
+import { simplifyNote } from "../cache/index.ts";
 import { scoreAllByAll } from "../nblast/score.ts";
 import type { DotpropsParams } from "../nblast/types.ts";
 import { writeFileAtomic } from "../storage/atomic-file.ts";
@@ -28,8 +29,8 @@ export function registerScore(program: Command): void {
     const toFile = opts.out !== undefined && opts.out !== STDOUT;
     if (toFile) await checkOutFile(opts.out!); // before the work: a bad --out fails at once
     const smat = await resolveSmat(opts.smat, opts.useAlpha);
-    const queries = await loadAll(opts.query, params);
-    const targets = opts.target === undefined ? queries : await loadAll(opts.target, params);
+    const queries = await loadAll(opts.query, params, opts.maxPoints);
+    const targets = opts.target === undefined ? queries : await loadAll(opts.target, params, opts.maxPoints);
     const scores = scoreAllByAll(
       queries.map((n) => n.dotprops),
       targets.map((n) => n.dotprops),
@@ -49,9 +50,15 @@ export function registerScore(program: Command): void {
   });
 }
 
-async function loadAll(specs: string[], params: DotpropsParams): Promise<LoadedNeuron[]> {
-  const sources = await collectInputs(specs);
+/** Loads every neuron; skipped files, warnings and simplify losses go to stderr (there is no report file). */
+async function loadAll(specs: string[], params: DotpropsParams, maxPoints: number): Promise<LoadedNeuron[]> {
+  const sources = await collectInputs(specs, { onSkip: (path, reason) => process.stderr.write(`nblast-fanout: skipped ${path}: ${reason}\n`) });
   const neurons: LoadedNeuron[] = [];
-  for (const src of sources) neurons.push(await loadNeuron(src, params));
+  for (const src of sources) {
+    const n = await loadNeuron(src, params, { maxPoints });
+    for (const w of n.warnings) process.stderr.write(`nblast-fanout: warning: ${src.path}: ${w}\n`);
+    if (n.simplified !== undefined) process.stderr.write(`nblast-fanout: ${src.path}: ${simplifyNote({ droppedTrees: n.simplified.droppedTrees, stoppedEarly: n.simplified.stoppedEarly ?? null })}\n`);
+    neurons.push(n);
+  }
   return neurons;
 }

@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { Option } from "commander";
 import { NORMALIZATIONS, type Normalization } from "../nblast/modes.ts";
-import { finiteNumber, oneOf, positiveInt } from "./parse-options.ts";
+import { finiteNumber, positiveInt } from "./parse-options.ts";
 
 /** How pairs are scored: the options `score`, `plan` and `run` share. */
 export interface ScoringOptions {
@@ -23,7 +23,7 @@ export function addScoringOptions(cmd: Command): Command {
   return cmd
     .option("--smat <name|file>", "score matrix: fcwb, alpha-fcwb, or a CSV/JSON file (default: fcwb, alpha-fcwb with --use-alpha)")
     .option("--use-alpha", "weight |dot| by sqrt(alpha_q * alpha_t), as nat.nblast's UseAlpha", false)
-    .addOption(new Option("--normalization <mode>", "score mode").argParser(oneOf(NORMALIZATIONS)).default("normalized"));
+    .addOption(new Option("--normalization <mode>", "score mode: raw (query to target), normalized (by the query's self score, the default), or a symmetric mean, min, max, geometric-mean or harmonic-mean of both directions").choices(NORMALIZATIONS).default("normalized"));
 }
 
 export function addScoringStorageOptions(cmd: Command): Command {

@@ -21,15 +21,29 @@ const POINT_ALIASES = [
 // A decimal number as R, Python or a spreadsheet writes it (no hex, no "Inf", no "NA").
 const NUMBER = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
 
-/** True if `line` is the header of a dotprops CSV (all of points.X/Y/Z, alpha, vect.1-3). */
+/**
+ * True if `line` is exactly R's dotprops header: points.X, points.Y, points.Z, alpha,
+ * vect.1, vect.2, vect.3 in this order, after an optional row-name column ("" or idx).
+ * Detection is strict so that a table that merely has such columns (metadata with X, Y, Z)
+ * is never taken for a neuron; the parsers themselves find columns by name.
+ */
 export function isDotpropsCsvHeader(line: string): boolean {
-  return dotpropsColumns(headerNames(line)) !== undefined;
+  return sameNames(withoutRowNames(headerNames(line)), DOTPROPS_COLUMNS);
 }
 
-/** True if `line` is the header of a points-only CSV (X, Y, Z and no tangent or alpha columns). */
+/** True if `line` is exactly a points header: X, Y, Z (or points.X, ...) after an optional row-name column ("" or idx). */
 export function isPointsCsvHeader(line: string): boolean {
-  const names = headerNames(line);
-  return pointColumns(names) !== undefined && !hasDotpropsExtras(names);
+  const names = withoutRowNames(headerNames(line));
+  return sameNames(names, ["x", "y", "z"]) || sameNames(names, ["points.x", "points.y", "points.z"]);
+}
+
+/** The header without its leading row-name column (R's "" or an idx column). */
+function withoutRowNames(names: readonly string[]): readonly string[] {
+  return names.length > 0 && (names[0] === "" || names[0] === "idx") ? names.slice(1) : names;
+}
+
+function sameNames(names: readonly string[], expected: readonly string[]): boolean {
+  return names.length === expected.length && names.every((n, i) => n === expected[i]);
 }
 
 /** Parses R's dotprops CSV export. Points, tangents and alpha come back as Float64Arrays. */
@@ -134,10 +148,6 @@ function pointColumns(names: readonly string[]): number[] | undefined {
     return -1;
   });
   return cols.every((c) => c >= 0) ? cols : undefined;
-}
-
-function hasDotpropsExtras(names: readonly string[]): boolean {
-  return names.some((n) => n === "alpha" || n.startsWith("vect"));
 }
 
 function checkWidth(fields: readonly string[], width: number, source: string, line: number): void {

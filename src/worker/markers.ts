@@ -161,8 +161,10 @@ export interface BinStatus {
   readonly done: number[];
   /** Bins whose last attempt failed (and are not done), with the message. */
   readonly failed: { bin: number; message: string; host: string; at: string }[];
-  /** Everything else: never run, running, or killed mid-way. */
+  /** Everything else: never run, running, or killed mid-way (stale bins included: they must run again). */
   readonly pending: number[];
+  /** Bins whose done marker does not hold: unreadable, of another plan, or its shard missing, of another size or (verify "checksum") another sha256. Never counted done. */
+  readonly stale: { bin: number; reason: string }[];
   readonly counts: { done: number; failed: number; pending: number };
   /** What the done bins' markers add up to (throughput, ETA and cost of a remote run). */
   readonly totals: DoneTotals;
@@ -182,10 +184,12 @@ export interface DoneTotals {
 }
 
 /**
- * Where a run stands, from its markers. A done bin's shard is checked by size, not
- * re-hashed (a worker rerun re-hashes before it skips a bin).
+ * Where a run stands, from its markers. A done bin's shard is checked by size (cheap enough
+ * to poll, on S3 too), or with verify "checksum" re-hashed against its marker's sha256 (what
+ * `status --verify`, `export` and `top` do; a worker rerun re-hashes before it skips a bin).
+ * A marker that does not hold is listed in `stale`, and the bin is not done.
  */
-export async function binStatus(run: Storage, opts: { concurrency?: number } = {}): Promise<BinStatus> {
+export async function binStatus(run: Storage, opts: { concurrency?: number; verify?: "size" | "checksum" } = {}): Promise<BinStatus> {
   const manifest = await readManifest(run);
   const bins = manifest.work.bins.length;
   const binOf = (key: string, dir: string): number | undefined => {
@@ -197,8 +201,14 @@ export async function binStatus(run: Storage, opts: { concurrency?: number } = {
   const doneBins = doneKeys.map((k) => binOf(k, "done")).filter((b): b is number => b !== undefined);
   const failedBins = failedKeys.map((k) => binOf(k, "failed")).filter((b): b is number => b !== undefined);
   const limit = opts.concurrency ?? 16;
-  const checks = await mapLimit(doneBins, limit, (b) => checkDone(run, manifest, b, "size"));
+  const verify = opts.verify ?? "size";
+  const checks = await mapLimit(doneBins, verify === "checksum" ? Math.min(limit, 4) : limit, (b) => checkDone(run, manifest, b, verify));
   const done = doneBins.filter((_, i) => checks[i].state === "done").sort((a, b) => a - b);
+  const stale: { bin: number; reason: string }[] = [];
+  checks.forEach((c, i) => {
+    if (c.state === "stale") stale.push({ bin: doneBins[i], reason: `${run.uri}/${c.reason}` });
+  });
+  stale.sort((a, b) => a.bin - b.bin);
   const totals = { pairs: 0, rows: 0, vcpuSeconds: 0, planCost: 0, planCostTotal: 0, firstStarted: undefined as number | undefined, lastFinished: undefined as number | undefined };
   for (const bin of manifest.work.bins) totals.planCostTotal += bin.cost;
   for (const c of checks) {
@@ -228,5 +238,5 @@ export async function binStatus(run: Storage, opts: { concurrency?: number } = {
   const failedSet = new Set(failed.map((f) => f.bin));
   const pending: number[] = [];
   for (let b = 0; b < bins; b++) if (!doneSet.has(b) && !failedSet.has(b)) pending.push(b);
-  return { bins, done, failed, pending, counts: { done: done.length, failed: failed.length, pending: pending.length }, totals };
+  return { bins, done, failed, pending, stale, counts: { done: done.length, failed: failed.length, pending: pending.length }, totals };
 }

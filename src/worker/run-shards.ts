@@ -25,18 +25,23 @@ export interface RunShards {
   readonly shards: VerifiedShard[];
   /** Bins without a done marker (never run, running, failed or killed): their pairs are not in `shards`. */
   readonly pending: number[];
+  /** With `partial`: done bins whose shard or marker does not hold ("RUN/shards/bin=K.parquet is missing", ...); left out. */
+  readonly stale: { bin: number; reason: string }[];
 }
 
 export interface RunShardsOptions {
   /** Shards hashed at once (default 4). */
   concurrency?: number;
+  /** Leave out (and return in `stale`) done bins whose shard does not hold, instead of throwing. */
+  partial?: boolean;
 }
 
 /**
  * Verifies every done bin's shard against its marker (re-hashing the whole shard) and
  * returns them with the bins that are not done. A shard that is missing or does not match,
  * or a marker that cannot be read, is an InputError naming each such shard by its path with
- * what is wrong and how to recompute it; nothing is returned then.
+ * what is wrong and how to recompute it; nothing is returned then. With `partial` such bins
+ * are returned in `stale` instead (and in neither `shards` nor `pending`).
  */
 export async function verifiedShards(run: Storage, opts: RunShardsOptions = {}): Promise<RunShards> {
   const manifest = await readManifest(run);
@@ -52,6 +57,7 @@ export async function verifiedShards(run: Storage, opts: RunShardsOptions = {}):
   }));
   const shards: VerifiedShard[] = [];
   const problems: string[] = [];
+  const stale: { bin: number; reason: string }[] = [];
   for (const { bin, check } of checked) {
     if (check.state === "done") {
       const s = check.marker.shard;
@@ -59,9 +65,10 @@ export async function verifiedShards(run: Storage, opts: RunShardsOptions = {}):
     } else if (check.state === "stale") {
       // every reason starts with the key it is about: the path is the run's URI and that key
       problems.push(`bin ${bin}: ${run.uri}/${check.reason}`);
+      stale.push({ bin, reason: `${run.uri}/${check.reason}` });
     }
   }
-  if (problems.length > 0) {
+  if (problems.length > 0 && opts.partial !== true) {
     const shown = problems.slice(0, 10).join("\n  ") + (problems.length > 10 ? `\n  ... and ${problems.length - 10} more` : "");
     throw new InputError(
       `${problems.length} of the run's done bins cannot be used (nothing was read from them):\n  ${shown}\n` +
@@ -70,8 +77,8 @@ export async function verifiedShards(run: Storage, opts: RunShardsOptions = {}):
       { source: run.uri },
     );
   }
-  const done = new Set(shards.map((s) => s.bin));
+  const accounted = new Set([...shards.map((s) => s.bin), ...stale.map((s) => s.bin)]);
   const pending: number[] = [];
-  for (let b = 0; b < bins; b++) if (!done.has(b)) pending.push(b);
-  return { manifest, shards, pending };
+  for (let b = 0; b < bins; b++) if (!accounted.has(b)) pending.push(b);
+  return { manifest, shards, pending, stale };
 }

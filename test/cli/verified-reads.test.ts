@@ -122,10 +122,13 @@ describe("a damaged or missing shard", () => {
     expect(runCli(["export", "--run", run, "--out", out]).status).toBe(0);
     expect(readFileSync(out, "utf8")).toBe(good);
 
-    // A bin without its done marker is left out, and said so.
+    // A bin without its done marker: refused, unless --partial, which says what it leaves out.
     rmSync(join(run, "done", "3.json"));
-    const partial = runCli(["export", "--run", run, "--out", out]);
+    const refused = runCli(["export", "--run", run, "--out", out]);
+    expect(refused.status).toBe(2);
+    expect(refused.stderr).toContain("1 of 4 bins are not done (3)");
+    const partial = runCli(["export", "--run", run, "--out", out, "--partial"]);
     expect(partial.status).toBe(0);
-    expect(partial.stderr).toContain("warning: 1 of 4 bins are not done (3)");
+    expect(partial.stderr).toContain("warning: --partial: 1 of 4 bins left out, 3 used (not done: 3)");
   }, SLOW);
 });
