@@ -23,6 +23,8 @@ interface RunOptions extends DotpropsOptions, Omit<PlanOptions, "cache" | "out">
   workers?: number;
   precision: "float32" | "float64";
   cacheDir?: string;
+  /** false with --no-prune. */
+  prune: boolean;
 }
 
 export function registerRun(program: Command): void {
@@ -41,16 +43,18 @@ export function registerRun(program: Command): void {
         .argParser(oneOf(["float32", "float64"] as const))
         .default("float64"),
     )
-    .option("--cache-dir <dir>", "where an S3 cache is copied on this host");
+    .option("--cache-dir <dir>", "where an S3 cache is copied on this host")
+    .option("--no-prune", "search every pair, even those whose score bound proves them below --min-score (the stored rows are the same)");
   addDotpropsOptions(cmd);
   // The planning options are `plan`'s own, registered by the same code.
   addPlanOptions(cmd).action(async (o: RunOptions) => {
     const run = await prepareRun(o);
+    if (o.prune && (o as { keepAll?: boolean }).keepAll === true) process.stderr.write("note: --keep-all stores every score, so no pair can be pruned; every pair is searched\n");
     const { signal, dispose } = interruptSignal();
     const { onProgress, stop } = runProgressBar();
     let summary;
     try {
-      summary = await runLocal({ run, threads: o.workers, cacheDir: o.cacheDir, signal, onProgress });
+      summary = await runLocal({ run, threads: o.workers, cacheDir: o.cacheDir, signal, onProgress, prune: o.prune });
     } finally {
       stop();
       dispose();
