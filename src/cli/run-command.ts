@@ -32,6 +32,8 @@ interface RunOptions extends DotpropsOptions, Omit<PlanOptions, "cache" | "out">
   tmpDir?: string;
   precision: "float32" | "float64";
   cacheDir?: string;
+  /** false with --no-prune. */
+  prune: boolean;
 }
 
 export function registerRun(program: Command): void {
@@ -53,7 +55,8 @@ export function registerRun(program: Command): void {
         .choices(["float32", "float64"] as const)
         .default("float64"),
     )
-    .option("--cache-dir <dir>", "where an S3 cache is copied on this host");
+    .option("--cache-dir <dir>", "where an S3 cache is copied on this host")
+    .option("--no-prune", "search every pair, even those whose score bound proves them below --min-score (the stored rows are the same)");
   addDotpropsOptions(cmd);
   // The planning options are `plan`'s own, registered by the same code.
   addPlanOptions(cmd).action(async (o: RunOptions, self: Command) => {
@@ -66,6 +69,7 @@ export function registerRun(program: Command): void {
     const raw = ((self.parent ?? self) as unknown as { rawArgs?: unknown }).rawArgs;
     const words = Array.isArray(raw) && raw.every((a) => typeof a === "string") ? raw.slice(2) : process.argv.slice(2);
     const run = await prepareRun(o, words);
+    if (o.prune && (o as { keepAll?: boolean }).keepAll === true) process.stderr.write("note: --keep-all stores every score, so no pair can be pruned; every pair is searched\n");
     const { signal, dispose } = interruptSignal();
     const { onProgress, stop } = runProgressBar();
     let summary;
@@ -76,6 +80,7 @@ export function registerRun(program: Command): void {
         cacheDir: o.cacheDir,
         signal,
         onProgress,
+        prune: o.prune,
         // Another `run` or `worker` on this folder has the bin: it is left to it, and waited for.
         onWaiting: (bin, h) => process.stderr.write(`\nbin ${bin} is being computed by ${describeHolder(h)}; leaving it to that process\n`),
       });

@@ -19,6 +19,8 @@ interface WorkerOptions {
   load?: boolean;
   similarityId?: number;
   catmaid?: boolean;
+  /** false with --no-prune. */
+  prune: boolean;
 }
 
 export function registerWorker(program: Command): void {
@@ -32,6 +34,7 @@ export function registerWorker(program: Command): void {
     .option("--load", "then load the bin into Postgres with the code of `load` (needs --similarity-id; credentials as for `load`)")
     .option("--similarity-id <n>", "with --load: the similarity the rows belong to", positiveInt)
     .option("--catmaid", "with --load: the database must be CATMAID's (see `load --help`)")
+    .option("--no-prune", "search every pair, even those whose score bound proves them below --min-score (the stored rows are the same)")
     .action(async (o: WorkerOptions) => {
       if (o.load === true && o.similarityId === undefined) throw new InputError("--load needs --similarity-id");
       const { signal, dispose } = interruptSignal();
@@ -51,6 +54,7 @@ export function registerWorker(program: Command): void {
           bin: o.bin,
           threads: o.threads,
           cacheDir: o.cacheDir,
+          prune: o.prune,
           signal,
           // One line per phase: readable in Slurm and Batch logs as on a terminal.
           onProgress: (p) => {
@@ -63,7 +67,7 @@ export function registerWorker(program: Command): void {
         process.stderr.write(
           outcome.status === "skipped"
             ? `bin ${o.bin}: skipped, already done (${m.shard.rows} rows)\n`
-            : `bin ${o.bin}: done, ${m.pairs} pairs, ${m.shard.rows} rows in ${m.timings.total.toFixed(1)} s on ${m.threads} threads, ` +
+            : `bin ${o.bin}: done, ${m.pairs} pairs (${m.pruned ?? 0} pruned), ${m.shard.rows} rows in ${m.timings.total.toFixed(1)} s on ${m.threads} threads, ` +
                 `peak memory ${(m.peakMemory / 2 ** 20).toFixed(0)} MiB\n`,
         );
         if (o.load === true) {

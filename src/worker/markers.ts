@@ -36,6 +36,8 @@ export const doneMarkerSchema = z.object({
   shard: z.object({ key: z.string(), sha256: z.string().regex(/^[0-9a-f]{64}$/), rows: z.int().nonnegative(), bytes: z.int().nonnegative() }),
   /** Pairs of the plan scored (upper layout: unordered pairs, both directions). */
   pairs: z.int().nonnegative(),
+  /** Of `pairs`, those whose score bound proved them below minScore, never searched (absent in older markers). */
+  pruned: z.int().nonnegative().optional(),
   /** Rows the threads produced before topN (after minScore). */
   rowsComputed: z.int().nonnegative(),
   threads: z.int().positive(),

@@ -45,6 +45,8 @@ export interface ScoreJob {
   readonly components: boolean;
   /** Pre-filter: keep rows whose float32 score is > minScore (null keeps all). */
   readonly minScore: number | null;
+  /** Skip pairs whose score bound proves them below minScore (src/nblast/prune.ts); off without a minScore. */
+  readonly prune?: boolean;
 }
 
 export interface BinMessage extends ScoreJob {
@@ -70,6 +72,6 @@ export interface ThreadStats {
 
 export type FromThread =
   | { readonly type: "prepared"; readonly seq: number }
-  | { readonly type: "rows"; readonly seq: number; readonly rows: ScoreRows; readonly pairs: number; readonly stats: ThreadStats }
+  | { readonly type: "rows"; readonly seq: number; readonly rows: ScoreRows; readonly pairs: number; readonly pruned: number; readonly stats: ThreadStats }
   | { readonly type: "aborted"; readonly seq: number }
   | { readonly type: "error"; readonly seq: number; readonly name: string; readonly message: string; readonly stack?: string };

@@ -46,6 +46,8 @@ export interface RunBinOptions extends WorkerSessionOptions {
   progressMs?: number;
   /** Manifest, cache and threads to reuse across bins; made (and closed) per call when absent. */
   session?: WorkerSession;
+  /** Skip pairs proven below the run's minScore (default true; off: every pair is searched). Stored rows are the same either way. */
+  prune?: boolean;
 }
 
 export interface BinOutcome {
@@ -117,6 +119,7 @@ async function runBinIn(session: WorkerSession, opts: RunBinOptions, started: nu
         diagonal: work.diagonal,
         components: policy.keepForwardReverse,
         minScore: policy.minScore ?? null,
+        prune: opts.prune !== false,
       },
       {
         signal,
@@ -146,6 +149,7 @@ async function runBinIn(session: WorkerSession, opts: RunBinOptions, started: nu
       manifest: manifest.digest,
       shard,
       pairs: result.pairs,
+      pruned: result.pruned,
       rowsComputed: rows.length,
       threads: session.threads,
       host: hostname(),

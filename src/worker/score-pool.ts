@@ -44,6 +44,8 @@ export interface ScoreResult {
   /** One set of rows per thread, in no particular order. */
   readonly rows: ScoreRows[];
   readonly pairs: number;
+  /** Of `pairs`, those proven below the run's minScore and never searched. */
+  readonly pruned: number;
   /** k-d trees built over all threads (each once), their points and the shared block's bytes. */
   readonly trees: number;
   readonly treePoints: number;
@@ -137,12 +139,14 @@ export class ScorePool {
       const t2 = performance.now();
       const rows: ScoreRows[] = [];
       let pairs = 0;
+      let pruned = 0;
       let built = 0;
       let treePoints = 0;
       for (const r of replies) {
         if (r.type !== "rows") continue;
         rows.push(r.rows);
         pairs += r.pairs;
+        pruned += r.pruned;
         built += r.stats.trees;
         treePoints += r.stats.treePoints;
       }
@@ -150,7 +154,7 @@ export class ScorePool {
         throw new Error(`scoring threads built ${built} trees of ${treePoints} points, the bin needs ${trees.order.length} of ${trees.points}`);
       }
       opts.onPairs?.(pairs);
-      return { rows, pairs, trees: built, treePoints, treeBytes: trees.buffer.byteLength, selfSeconds: (t1 - t0) / 1000, scoringSeconds: (t2 - t1) / 1000 };
+      return { rows, pairs, pruned, trees: built, treePoints, treeBytes: trees.buffer.byteLength, selfSeconds: (t1 - t0) / 1000, scoringSeconds: (t2 - t1) / 1000 };
     } finally {
       if (timer !== undefined) clearInterval(timer);
       opts.signal?.removeEventListener("abort", stop);

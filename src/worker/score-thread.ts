@@ -14,6 +14,8 @@
  */
 import { parentPort } from "node:worker_threads";
 import { combineScores, isSymmetricMode, prepareTargetInto, preparedTargetFrom, rawScore, selfScore, type PreparedTarget } from "../nblast/score.ts";
+import { boundingBox, ScoreBounds, validForAlpha } from "../nblast/bounds.ts";
+import { provablyBelow, type PruneSide, type PruneSpec } from "../nblast/prune.ts";
 import type { Dotprops } from "../nblast/types.ts";
 import { RowsBuilder } from "../results/rows.ts";
 import { packedNeuron, packedViews, type PackedViews } from "./packed.ts";
@@ -136,7 +138,9 @@ function pairsPhase(s: BinState): void {
   // to the trees and selfs: reading it orders this thread's reads after all of them.
   Atomics.load(s.ctrl, CTRL_PREP);
   const keep = (score: number): boolean => minScore === null || !(score === score) || Math.fround(score) > minScore;
+  const pruner = m.prune === true && minScore !== null ? makePruner(s, { bounds: new ScoreBounds(smat), mode, useAlpha, minScore, both: upper }) : undefined;
   let pairs = 0;
+  let pruned = 0;
   for (;;) {
     const it = Atomics.add(s.ctrl, CTRL_ITEM, 1);
     if (it >= itemCount) break;
@@ -156,6 +160,11 @@ function pairsPhase(s: BinState): void {
         const t = cols[k];
         if (t === q && !diagonal) continue;
         const st = selfs[t];
+        if (pruner !== undefined && t !== q && pruner(q, t)) {
+          pruned++;
+          done++;
+          continue;
+        }
         // The self pair's forward score is the self score, when the bin has it.
         const fwd = t === q && sq === sq ? sq : withPair(s, q, t, () => rawScore(qd, prep(s, t), smat, useAlpha));
         const rev = !symmetric ? NaN : t === q ? fwd : withPair(s, t, q, () => rawScore(asQuery(s, t), prep(s, q), smat, useAlpha));
@@ -183,7 +192,28 @@ function pairsPhase(s: BinState): void {
   const out = rows.finish();
   const transfer = [out.queryId.buffer, out.targetId.buffer, out.score.buffer] as ArrayBuffer[];
   if (out.forward && out.reverse) transfer.push(out.forward.buffer as ArrayBuffer, out.reverse.buffer as ArrayBuffer);
-  reply({ type: "rows", seq: m.seq, rows: out, pairs, stats: { trees: s.trees, treePoints: s.treePoints } }, transfer);
+  reply({ type: "rows", seq: m.seq, rows: out, pairs, pruned, stats: { trees: s.trees, treePoints: s.treePoints } }, transfer);
+}
+
+/**
+ * The pair test of prune.ts over the bin's neurons: boxes and alpha validity are computed
+ * once per neuron per thread (a few floats each), trees are the bin's shared ones.
+ */
+function makePruner(s: BinState, spec: PruneSpec): (q: number, t: number) => boolean {
+  const n = s.views.ids.length;
+  const boxes = new Float64Array(6 * n);
+  const known = new Uint8Array(n); // 0 unknown, 1 valid for alpha, 2 not
+  const side = (i: number): PruneSide => {
+    const d = dp(s, i);
+    const box = boxes.subarray(6 * i, 6 * i + 6);
+    if (known[i] === 0) {
+      boundingBox(d.points, box);
+      known[i] = validForAlpha(d) ? 1 : 2;
+    }
+    const tree = s.msg.trees.offsets[i] >= 0 ? prep(s, i).tree : undefined;
+    return { points: d.points, box, tree, self: s.msg.selfs[i], validAlpha: known[i] === 1 };
+  };
+  return (q, t) => withPair(s, q, t, () => provablyBelow(spec, side(q), side(t)));
 }
 
 port.on("message", (msg: ToThread) => {

@@ -49,6 +49,8 @@ export interface LocalRunOptions extends WorkerSessionOptions {
   pollMs?: number;
   /** Told once per bin when another process holds it. */
   onWaiting?: (bin: number, holder: LeaseHolder) => void;
+  /** Skip pairs proven below the run's minScore (default true; see src/nblast/prune.ts). */
+  prune?: boolean;
 }
 
 export interface BinFailure {
@@ -69,6 +71,8 @@ export interface LocalRunSummary {
   /** Stopped by the signal; bins not reached are neither done nor failed. */
   readonly aborted: boolean;
   readonly pairsScored: number;
+  /** Of pairsScored, those proven below minScore and never searched. */
+  readonly pairsPruned: number;
   /** Rows written to shards in this call. */
   readonly rowsStored: number;
   readonly seconds: number;
@@ -104,6 +108,7 @@ export async function runLocal(opts: LocalRunOptions): Promise<LocalRunSummary> 
     let done = 0;
     let skipped = 0;
     let pairsScored = 0;
+    let pairsPruned = 0;
     let rowsStored = 0;
     let costDone = 0;
     let aborted = false;
@@ -140,6 +145,7 @@ export async function runLocal(opts: LocalRunOptions): Promise<LocalRunSummary> 
           session,
           signal: opts.signal,
           progressMs: opts.progressMs,
+          prune: opts.prune,
           onProgress: (p) => report(bin, p.phase, p.pairsDone, p.pairsTotal > 0 ? p.pairsDone / p.pairsTotal : 0, cost),
         });
         if (outcome.status === "skipped") {
@@ -152,6 +158,7 @@ export async function runLocal(opts: LocalRunOptions): Promise<LocalRunSummary> 
         } else {
           done++;
           pairsScored += outcome.marker.pairs;
+          pairsPruned += outcome.marker.pruned ?? 0;
           rowsStored += outcome.marker.shard.rows;
           costDone += cost;
         }
@@ -234,6 +241,7 @@ export async function runLocal(opts: LocalRunOptions): Promise<LocalRunSummary> 
       failed,
       aborted,
       pairsScored,
+      pairsPruned,
       rowsStored,
       seconds,
       pairsPerSecond: seconds > 0 ? pairsScored / seconds : 0,
@@ -252,6 +260,7 @@ export function formatLocalSummary(s: LocalRunSummary): string {
     `${s.failed.length} failed`,
     ...(s.byOthers > 0 ? [`${s.byOthers} computed by other processes`] : []),
     `${s.pairsScored} pairs scored`,
+    `${s.pairsPruned} of them pruned (proven below --min-score)`,
     `${s.rowsStored} rows stored`,
     `${s.seconds.toFixed(1)} s`,
     `${Math.round(s.pairsPerSecond)} pairs/s on ${s.threads} threads`,
