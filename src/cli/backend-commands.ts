@@ -28,10 +28,17 @@ export function registerBackendCommands(program: Command): void {
     .requiredOption("--run <run-uri>", "the run's folder or s3:// prefix")
     .option("--all-missing", "AWS runs: send every bin neither done nor dead-lettered again, even those assumed still queued")
     .option("--workers <n>", "AWS runs: the size of a new array job, if no worker is running (default: the size first submitted)", positiveInt)
-    .action(async (o: { run: string; allMissing?: boolean; workers?: number }) => {
+    .option("--mem-per-cpu <size>", "Slurm runs: memory per CPU of the new tasks (after OUT_OF_MEMORY; default: as submitted)")
+    .option("--mem <size>", "Slurm runs: memory per task of the new tasks (instead of --mem-per-cpu)")
+    .option("--time <limit>", "Slurm runs: time limit of the new tasks (after TIMEOUT; default: as submitted)")
+    .option("--cpus-per-task <n>", "Slurm runs: CPUs of the new tasks (default: as submitted)", positiveInt)
+    .action(async (o: { run: string; allMissing?: boolean; workers?: number; memPerCpu?: string; mem?: string; time?: string; cpusPerTask?: number }) => {
       const run = openStorage(o.run);
       const backend = await submittedBackend(run, "resume");
-      process.stdout.write(`${await backend.resume(run, { allMissing: o.allMissing, workers: o.workers })}\n`);
+      const slurmOnly = [o.memPerCpu, o.mem, o.time, o.cpusPerTask].some((v) => v !== undefined);
+      if (slurmOnly && backend.name !== "slurm") throw new InputError("--mem-per-cpu, --mem, --time and --cpus-per-task are for Slurm runs");
+      if ((o.allMissing === true || o.workers !== undefined) && backend.name !== "aws") throw new InputError("--all-missing and --workers are for AWS runs");
+      process.stdout.write(`${await backend.resume(run, { allMissing: o.allMissing, workers: o.workers, memPerCpu: o.memPerCpu, mem: o.mem, time: o.time, cpusPerTask: o.cpusPerTask })}\n`);
     });
 
   program

@@ -5,6 +5,7 @@ import { InputError } from "../nblast/errors.ts";
 import { TOOL_VERSION } from "../version.ts";
 import { registerAwsCommands } from "./aws-command.ts";
 import { registerBackendCommands, registerSubmit } from "./backend-commands.ts";
+import { registerSlurmCommands } from "./slurm-command.ts";
 import { registerCache } from "./cache-command.ts";
 import { registerDb } from "./db-command.ts";
 import { registerPlan } from "./plan-command.ts";
@@ -31,6 +32,7 @@ export function buildProgram(): Command {
   registerDb(program);
   // Backends add their subcommands to `submit` here: registerSlurmSubmit(submit), ...
   const submit = registerSubmit(program);
+  registerSlurmCommands(submit);
   registerAwsCommands(program, submit);
   registerBackendCommands(program);
   return program;
