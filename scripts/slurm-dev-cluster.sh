@@ -159,8 +159,9 @@ down() {
     pkill -u munge -x munged 2>/dev/null || true
     rm -f "$DIR/munged.started"
   fi
-  # Jobs and node state of this cluster go with it: the next `up` starts clean.
-  rm -rf "$DIR/state" "$DIR/spool"
+  # The state folder stays, so job ids keep growing across restarts as on a real cluster
+  # (logs named by job id never collide); the node's spool goes.
+  rm -rf "$DIR/spool"
   say "down"
 }
 

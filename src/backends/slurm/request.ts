@@ -103,7 +103,7 @@ export function explainSbatchError(stderr: string): string | undefined {
     [/Invalid account|account\/partition combination/i, "check --account (sacctmgr show assoc user=$USER lists yours) and --partition"],
     [/Invalid qos/i, "check --qos (sacctmgr show assoc user=$USER format=qos lists yours)"],
     [/Invalid partition/i, "check --partition (sinfo lists the partitions)"],
-    [/Requested node configuration is not available/i, "ask for fewer --cpus-per-task or less memory (sinfo -o '%P %c %m' shows the nodes)"],
+    [/More processors requested than permitted|Requested node configuration is not available/i, "ask for fewer --cpus-per-task, nodes or less memory (sinfo -o '%P %D %c %m' shows the nodes); check the --sbatch-arg options"],
     [/Memory required by task is not available|memory specification can not be satisfied/i, "ask for less --mem / --mem-per-cpu"],
     [/time limit|Requested time limit is invalid/i, "ask for a shorter --time (scontrol show partition shows MaxTime)"],
     [/Invalid job array specification|MaxArraySize/i, "the array is larger than the cluster's MaxArraySize: use --bins-per-task"],

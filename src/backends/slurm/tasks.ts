@@ -6,7 +6,7 @@
  * how it ended. (With accounting off, `sacct -c` reads the job completion log, but Slurm
  * 22.05 drops the array index from it, so a task cannot be told from another there.)
  */
-import { readFile } from "node:fs/promises";
+import { access, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { parseRanges } from "./arrays.ts";
 import { parseOneLiners, slurmCommand } from "./commands.ts";
@@ -54,6 +54,17 @@ export async function taskStates(runPath: string, arrays: readonly SubmittedArra
         }
       }
       out.push({ id: `${a.jobId}_${index}`, arrayJobId: a.jobId, index, state, reason, exitCode: k?.exitCode, from, log });
+    }
+    // Slurm keeps no record of a pending task removed by scancel: in an array that no longer
+    // runs anything, a task the cluster does not know and that never wrote its log was cancelled
+    // before it started.
+    const mine = out.filter((t) => t.arrayJobId === a.jobId);
+    if (!mine.some((t) => LIVE_STATES.has(t.state))) {
+      for (const t of mine) {
+        if (t.state === "UNKNOWN" && t.from === "none" && !(await exists(t.log))) {
+          out[out.indexOf(t)] = { ...t, state: "CANCELLED", reason: "removed before it started" };
+        }
+      }
     }
   }
   return out;
@@ -112,4 +123,11 @@ export async function logTail(path: string, n = 6): Promise<string[] | undefined
   const text = await readFile(path, "utf8").catch(() => undefined);
   if (text === undefined) return undefined;
   return text.trimEnd().split("\n").slice(-n);
+}
+
+async function exists(path: string): Promise<boolean> {
+  return access(path).then(
+    () => true,
+    () => false,
+  );
 }
