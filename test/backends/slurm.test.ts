@@ -125,7 +125,7 @@ describe.skipIf(!slurm.ok)("Slurm backend on a real one-node cluster", () => {
     ok(["submit", "slurm", "--run", run, "--max-parallel", "1"]);
     const [a] = submission(run).arrays;
     expect(slurm.ok && slurm.run("scancel", [`${a.jobId}_4`]).code).toBe(0);
-    await settle([a.jobId]);
+    await settle(jobsOf(run));
     const status = cli(["status", "--run", run]);
     expect(status.stdout).toMatch(/5 done, 0 failed, 1 pending/);
     expect(status.stdout).toMatch(new RegExp(`task ${a.jobId}_4 CANCELLED \\(removed before it started\\), bins 4 not done`));
