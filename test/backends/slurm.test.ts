@@ -17,6 +17,11 @@ import { slurmForTests } from "../helpers/slurm.ts";
 const slurm = slurmForTests();
 const KCS20 = join(REPO, "samples", "kcs20");
 
+// One cluster for the whole file: both suites below use it, so only the file stops it.
+afterAll(() => {
+  if (slurm.ok) slurm.stop();
+});
+
 function cli(args: string[], env: Record<string, string> = {}): { status: number | null; stdout: string; stderr: string } {
   return runCli(args, { env: { SLURM_CONF: slurm.ok ? slurm.conf : "", ...env } });
 }
@@ -83,7 +88,6 @@ describe.skipIf(!slurm.ok)("Slurm backend on a real one-node cluster", () => {
   }, 120_000);
 
   afterAll(() => {
-    if (slurm.ok) slurm.stop();
     if (root !== undefined) rmSync(root, { recursive: true, force: true });
   });
 
@@ -163,6 +167,11 @@ describe.skipIf(!slurm.ok)("Slurm backend on a real one-node cluster", () => {
     await settle([a.jobId]);
     // Requeue takes a finished job only once slurmctld has it COMPLETED (not COMPLETING).
     while (slurm.ok && !/JobState=COMPLETED/.test(slurm.run("scontrol", ["show", "job", `${a.jobId}_0`]).stdout)) await new Promise((res) => setTimeout(res, 200));
+    // slurmd revokes a finished job's credential with a time stamp in whole seconds, and
+    // refuses (the task FAILS at once) a relaunch whose new credential is from that same
+    // second; Slurm's own two-minute BeginTime after a requeue exists for this. The test
+    // releases the job at once, so it first lets the second of revocation pass.
+    await new Promise((res) => setTimeout(res, 3_000));
     const markers = readdirSync(join(run, "done")).map((f) => readFileSync(join(run, "done", f), "utf8"));
     const task = `${a.jobId}_0`;
     expect(slurm.ok && slurm.run("scontrol", ["requeue", task]).code).toBe(0);
