@@ -8,6 +8,9 @@ import { nonNegativeNumber, positiveInt } from "./parse-options.ts";
 import { addScoringStorageOptions, minScoreOf, type ScoringStorageOptions } from "./scoring-options.ts";
 import { resolveSmat } from "./smat-option.ts";
 import { prepareOutFolder } from "./folder-guard.ts";
+import { InputError } from "../nblast/errors.ts";
+import { estimateRun } from "../plan/estimate-run.ts";
+import { formatEstimate, type Estimate } from "../plan/estimate.ts";
 
 export interface PlanOptions extends ScoringStorageOptions {
   cache: string;
@@ -20,18 +23,38 @@ export interface PlanOptions extends ScoringStorageOptions {
   balance: "cost" | "cable";
 }
 
+/** `plan`'s own options: --out may be left out with --estimate. */
+interface PlanCommandOptions extends Omit<PlanOptions, "out"> {
+  out?: string;
+  estimate?: boolean;
+  spotPrice: number;
+  estimateSample?: number;
+  calibrateSeconds: number;
+}
+
 export function registerPlan(program: Command): void {
   const cmd = program
     .command("plan")
     .description("pick the neurons, split the work into bins of equal cost, write RUN_URI/manifest.json")
     .requiredOption("--cache <uri>", "the dotprops cache (folder or s3://...)")
-    .requiredOption("--out <run-uri>", "the run's folder or s3:// prefix; its manifest is never rewritten");
-  addPlanOptions(cmd).action(async (o: PlanOptions) => {
+    .option("--out <run-uri>", "the run's folder or s3:// prefix; its manifest is never rewritten (not with --estimate)")
+    .option("--estimate", "write nothing: print the candidate pairs, nearest-neighbour queries, core-hours (calibrated here) and Spot cost")
+    .option("--spot-price <usd>", "with --estimate: USD per vCPU-hour of the machines the run would use", nonNegativeNumber, DEFAULT_SPOT_PRICE)
+    .option("--estimate-sample <n>", "with --estimate: count the candidates of at most this many queries, and scale", positiveInt)
+    .option("--calibrate-seconds <s>", "with --estimate: seconds of kernel timing on the run's own pairs", nonNegativeNumber, 2);
+  addPlanOptions(cmd).action(async (o: PlanCommandOptions) => {
+    if (o.estimate === true) {
+      if (o.out !== undefined) throw new InputError("plan --estimate writes nothing: leave out --out");
+      process.stdout.write(formatEstimate(await estimateFromOptions(o)));
+      return;
+    }
+    if (o.out === undefined) throw new InputError("plan needs --out RUN_URI (or --estimate, which writes nothing)");
+    const out = o.out;
     // One plan per folder at a time; a second is refused, naming the first.
-    const lock = await prepareOutFolder(openStorage(o.out), "plan");
+    const lock = await prepareOutFolder(openStorage(out), "plan");
     try {
-      const created = await planFromOptions(o);
-      printPlan(created, o.out);
+      const created = await planFromOptions({ ...o, out });
+      printPlan(created, out);
     } finally {
       await lock.release();
     }
@@ -52,6 +75,33 @@ export function addPlanOptions(cmd: Command): Command {
         .default("cost"),
     );
   return addScoringStorageOptions(cmd);
+}
+
+/**
+ * What CATMAID's guide would pay is the yardstick users know; the default price is an
+ * assumption (a compute-optimised Spot vCPU-hour in a large region), printed with the figure.
+ */
+export const DEFAULT_SPOT_PRICE = 0.02;
+
+async function estimateFromOptions(o: PlanCommandOptions): Promise<Estimate> {
+  const cache = await openCache(openStorage(o.cache));
+  const known = { has: (id: bigint): boolean => cache.indexOf(id) >= 0 };
+  return estimateRun({
+    cache,
+    bins: o.bins,
+    normalization: o.normalization,
+    useAlpha: o.useAlpha,
+    smat: await resolveSmat(o.smat, o.useAlpha),
+    minLength: o.minLength,
+    maxLength: o.maxLength,
+    queryIds: o.queryIds === undefined ? undefined : await readIdFile(o.queryIds, known),
+    targetIds: o.targetIds === undefined ? undefined : await readIdFile(o.targetIds, known),
+    minScore: minScoreOf(o),
+    topN: o.topN,
+    spotPrice: o.spotPrice,
+    sample: o.estimateSample,
+    calibrateSeconds: o.calibrateSeconds,
+  });
 }
 
 export async function planFromOptions(o: PlanOptions): Promise<CreatedRun> {

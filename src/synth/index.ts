@@ -7,4 +7,4 @@ export {
   type SynthNeuron,
   type FragmentShape,
 } from "./fragments.ts";
-export { randomWalkSwc, generateSwcSet, type WalkOptions, type SwcSetOptions } from "./swc.ts";
+export { randomWalk, randomWalkSwc, generateSwcSet, type Walk, type WalkOptions, type SwcSetOptions } from "./swc.ts";

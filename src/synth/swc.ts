@@ -18,14 +18,19 @@ export interface WalkOptions {
   readonly scale?: number;
 }
 
-/** SWC text (PointNo Label X Y Z Radius Parent) of one random-walk skeleton with ~`cable` um of cable. */
-export function randomWalkSwc(cable: number, seed: number, options: WalkOptions = {}): string {
+/** A random-walk skeleton's nodes: xyz interleaved (microns, before `scale`) and 0-based parents (-1: root). */
+export interface Walk {
+  readonly xyz: number[];
+  readonly parent: number[];
+}
+
+/** The nodes of one random-walk skeleton with ~`cable` um of cable (randomWalkSwc's tree). */
+export function randomWalk(cable: number, seed: number, options: WalkOptions = {}): Walk {
   if (!(cable > 0 && Number.isFinite(cable))) throw new RangeError(`randomWalkSwc: cable must be positive, got ${cable}`);
   const rng = new Rng(seed);
   const origin = options.origin ?? [0, 0, 0];
   const meanSegment = options.meanSegment ?? 40;
   const step = options.step ?? 1;
-  const scale = options.scale ?? 1;
   const xyz: number[] = [origin[0], origin[1], origin[2]];
   const parent: number[] = [-1];
   const dir = new Float64Array(3);
@@ -51,6 +56,13 @@ export function randomWalkSwc(cable: number, seed: number, options: WalkOptions 
     }
     grown += walked;
   }
+  return { xyz, parent };
+}
+
+/** SWC text (PointNo Label X Y Z Radius Parent) of one random-walk skeleton with ~`cable` um of cable. */
+export function randomWalkSwc(cable: number, seed: number, options: WalkOptions = {}): string {
+  const { xyz, parent } = randomWalk(cable, seed, options);
+  const scale = options.scale ?? 1;
   const lines = ["# random-walk skeleton (nblast-fanout synth)", `# cable ${cable.toFixed(3)} um`];
   for (let i = 0; i < parent.length; i++) {
     const p = (k: number): string => (xyz[3 * i + k] * scale).toFixed(3);
