@@ -21,6 +21,8 @@ export interface PlanOptions extends ScoringStorageOptions {
   queryIds?: string;
   targetIds?: string;
   balance: "cost" | "cable";
+  /** false with --no-spatial. */
+  spatial: boolean;
 }
 
 /** `plan`'s own options: --out may be left out with --estimate. */
@@ -73,6 +75,11 @@ export function addPlanOptions(cmd: Command): Command {
       new Option("--balance <how>", "cost: equal estimated NBLAST cost; cable: CATMAID's cable-length buckets")
         .choices(["cost", "cable"] as const)
         .default("cost"),
+    )
+    .option(
+      "--no-spatial",
+      "plan every pair, in id order (default: an all-by-all whose rule keeps only scores above a non-negative --min-score " +
+        "is planned along a Hilbert curve, and pairs whose boxes are too far apart to score above it are never planned)",
     );
   return addScoringStorageOptions(cmd);
 }
@@ -124,6 +131,7 @@ export async function planFromOptions(o: PlanOptions): Promise<CreatedRun> {
     topN: o.topN,
     keepSelf: o.keepSelf,
     keepForwardReverse: o.keepForwardReverse,
+    spatial: o.spatial,
   });
 }
 
@@ -135,6 +143,16 @@ export function printPlan(c: CreatedRun, out: string): void {
       `${m.selection.queries} queries x ${m.selection.targets} targets, ${m.scoring.normalization}` +
       `${m.scoring.useAlpha ? " with alpha" : ""}, layout ${m.work.layout}\n`,
   );
+  const skipped = m.work.skipped;
+  if (skipped !== undefined) {
+    const n = m.selection.queries;
+    const d = m.work.diagonal ? n : 0;
+    const all = m.work.layout === "upper" ? (n * (n - 1)) / 2 + d : n * n - n + d;
+    err.write(
+      `  space order: ${(all - skipped.pairs).toLocaleString("en-US")} of ${all.toLocaleString("en-US")} ${m.work.layout === "upper" ? "unordered" : "ordered"} pairs planned; ` +
+        `${skipped.pairs.toLocaleString("en-US")} (${((100 * skipped.pairs) / all).toFixed(2)}%) have boxes ${skipped.distance} um or more apart and cannot score above --min-score\n`,
+    );
+  }
   err.write(`  ${m.plan.balance.padEnd(5)}: ${formatCostSummary(c.cost)}\n`);
   if (c.alternative !== undefined) {
     err.write(`  ${c.alternative.balance.padEnd(5)}: ${formatCostSummary(c.alternative.cost)} (for comparison, not used)\n`);

@@ -15,11 +15,19 @@
  * registers one run per similarity and refuses foreign rows). Unlike "the bin's queries",
  * this is right in the upper layout, where a query's row is spread over many bins.
  *
+ * A plan in space order (src/plan/spatial.ts) lists the ids along a Hilbert curve, so a
+ * run of positions is a set of ids, not a range: its arms name id sets instead
+ * (query_object_id = ANY(...)), one pair of arms per row group of the bin. There every
+ * upper block is a diagonal tile (rows = cols: every pair of the set, under both orders)
+ * or lies wholly right of its rows (every pair of rows x cols, under both orders), which
+ * the manifest checks.
+ *
  * The loader checks each shard row against its bin's arms before loading it, so a
  * reload's DELETE removes exactly what the previous load of that bin wrote.
  */
 import type { RunManifest } from "../plan/manifest.ts";
-import { binWork } from "../plan/work.ts";
+import { binWork, type BinWork } from "../plan/work.ts";
+import { idWords, searchIdAt } from "../ids/index.ts";
 import { manifestIdAsBigInt } from "./ids.ts";
 import type { ScoreColumns } from "./copy-binary.ts";
 
@@ -29,18 +37,26 @@ export interface IdRange {
   readonly hi: bigint;
 }
 
+/** A set of ids, ascending. */
+export interface IdSet {
+  readonly ids: BigInt64Array;
+}
+
+export type IdSpan = IdRange | IdSet;
+
 /** How query and target compare within an arm ("any": no constraint). */
-export type PairOrder = "any" | "lt" | "le" | "gt" | "ge";
+export type PairOrder = "any" | "lt" | "le" | "gt" | "ge" | "ne";
 
 export interface RegionArm {
-  readonly query: IdRange;
-  readonly target: IdRange;
+  readonly query: IdSpan;
+  readonly target: IdSpan;
   readonly order: PairOrder;
 }
 
 /** The arms whose union is bin `bin`'s rows. */
 export function binRegion(manifest: RunManifest, bin: number): RegionArm[] {
   const w = binWork(manifest, bin);
+  if (manifest.work.order === "space") return spaceRegion(w);
   const range = (ids: ArrayLike<number | bigint | string>, a: number, b: number): IdRange => ({
     lo: manifestIdAsBigInt(ids[a]),
     hi: manifestIdAsBigInt(ids[b - 1]),
@@ -59,12 +75,48 @@ export function binRegion(manifest: RunManifest, bin: number): RegionArm[] {
   return arms;
 }
 
+/** A space-order bin's arms: id sets, merged per row group. */
+function spaceRegion(w: BinWork): RegionArm[] {
+  const ids = w.queries; // one list (all-by-all)
+  const setOf = (a: number, b: number): IdSet => ({ ids: ids.slice(a, b).sort() });
+  const arms: RegionArm[] = [];
+  // off-diagonal blocks of one row group share their arms: the union of their columns
+  const right = new Map<string, { rows: readonly [number, number]; cols: [number, number][] }>();
+  for (const k of w.blocks) {
+    const diagonalTile = k.rows[0] === k.cols[0] && k.rows[1] === k.cols[1];
+    if (w.layout === "upper" && diagonalTile) {
+      const r = setOf(k.rows[0], k.rows[1]);
+      arms.push({ query: r, target: r, order: w.diagonal ? "any" : "ne" });
+      continue;
+    }
+    const key = `${k.rows[0]},${k.rows[1]}`;
+    let e = right.get(key);
+    if (e === undefined) right.set(key, (e = { rows: k.rows, cols: [] }));
+    e.cols.push([k.cols[0], k.cols[1]]);
+  }
+  for (const { rows, cols } of right.values()) {
+    const r = setOf(rows[0], rows[1]);
+    const parts = cols.map(([a, b]) => ids.subarray(a, b));
+    const all = new BigInt64Array(parts.reduce((n, p) => n + p.length, 0));
+    let at = 0;
+    for (const p of parts) {
+      all.set(p, at);
+      at += p.length;
+    }
+    const c: IdSet = { ids: all.sort() };
+    arms.push({ query: r, target: c, order: "any" });
+    if (w.layout === "upper") arms.push({ query: c, target: r, order: "any" });
+  }
+  return arms;
+}
+
 const SQL_ORDER: Record<PairOrder, string> = {
   any: "",
   lt: " AND query_object_id < target_object_id",
   le: " AND query_object_id <= target_object_id",
   gt: " AND query_object_id > target_object_id",
   ge: " AND query_object_id >= target_object_id",
+  ne: " AND query_object_id <> target_object_id",
 };
 
 /**
@@ -77,11 +129,12 @@ export function regionSql(arms: readonly RegionArm[], firstParam: number): { sql
     params.push(v.toString());
     return `$${firstParam + params.length - 1}::bigint`;
   };
-  const parts = arms.map(
-    (a) =>
-      `(query_object_id BETWEEN ${p(a.query.lo)} AND ${p(a.query.hi)} AND ` +
-      `target_object_id BETWEEN ${p(a.target.lo)} AND ${p(a.target.hi)}${SQL_ORDER[a.order]})`,
-  );
+  const span = (column: string, s: IdSpan): string => {
+    if ("lo" in s) return `${column} BETWEEN ${p(s.lo)} AND ${p(s.hi)}`;
+    params.push(`{${s.ids.join(",")}}`);
+    return `${column} = ANY($${firstParam + params.length - 1}::bigint[])`;
+  };
+  const parts = arms.map((a) => `(${span("query_object_id", a.query)} AND ${span("target_object_id", a.target)}${SQL_ORDER[a.order]})`);
   return { sql: parts.length === 0 ? "FALSE" : `(${parts.join(" OR ")})`, params };
 }
 
@@ -107,22 +160,32 @@ export function firstRowOutside(cols: ScoreColumns, arms: readonly RegionArm[], 
   const t32 = new Int32Array(cols.targetId.buffer, cols.targetId.byteOffset, cols.targetId.length * 2);
   const qu = new Uint32Array(q32.buffer, q32.byteOffset, q32.length);
   const tu = new Uint32Array(t32.buffer, t32.byteOffset, t32.length);
-  const bounds = arms.map((a) => ({
-    qlo: split(a.query.lo), qhi: split(a.query.hi), tlo: split(a.target.lo), thi: split(a.target.hi), order: a.order,
-  }));
+  const qw = idWords(cols.queryId), tw = idWords(cols.targetId);
+  const test = arms.map((a) => ({ q: spanTest(a.query), t: spanTest(a.target), order: a.order }));
   for (let i = start; i < end; i++) {
     const qh = q32[2 * i + 1], ql = qu[2 * i];
     const th = t32[2 * i + 1], tl = tu[2 * i];
     let inside = false;
-    for (let k = 0; k < bounds.length && !inside; k++) {
-      const b = bounds[k];
-      if (cmp(qh, ql, b.qlo.hi, b.qlo.lo) < 0 || cmp(qh, ql, b.qhi.hi, b.qhi.lo) > 0) continue;
-      if (cmp(th, tl, b.tlo.hi, b.tlo.lo) < 0 || cmp(th, tl, b.thi.hi, b.thi.lo) > 0) continue;
+    for (let k = 0; k < test.length && !inside; k++) {
+      const b = test[k];
+      if (!b.q(qh, ql, qw, i) || !b.t(th, tl, tw, i)) continue;
       const c = cmp(qh, ql, th, tl);
       inside =
-        b.order === "any" || (b.order === "lt" ? c < 0 : b.order === "le" ? c <= 0 : b.order === "gt" ? c > 0 : c >= 0);
+        b.order === "any" ||
+        (b.order === "lt" ? c < 0 : b.order === "le" ? c <= 0 : b.order === "gt" ? c > 0 : b.order === "ge" ? c >= 0 : c !== 0);
     }
     if (!inside) return i;
   }
   return -1;
+}
+
+/** Membership of the id at row i (its words, and the column's words) in a span. */
+function spanTest(s: IdSpan): (hi: number, lo: number, words: Uint32Array, i: number) => boolean {
+  if ("lo" in s) {
+    const a = split(s.lo), b = split(s.hi);
+    return (hi, lo) => cmp(hi, lo, a.hi, a.lo) >= 0 && cmp(hi, lo, b.hi, b.lo) <= 0;
+  }
+  const set = idWords(s.ids);
+  const n = s.ids.length;
+  return (_hi, _lo, words, i) => searchIdAt(set, n, words, i) >= 0;
 }

@@ -15,6 +15,7 @@
 import Flatbush from "flatbush";
 import { ScoreBounds } from "../nblast/bounds.ts";
 import type { ScoreMatrix } from "../nblast/smat.ts";
+import type { Normalization } from "../nblast/modes.ts";
 
 /** Boxes and point counts of the neurons a run may pair (queries and targets index into these). */
 export interface SpatialNeurons {
@@ -54,15 +55,39 @@ export interface CandidateCount {
 export const DEFAULT_CANDIDATE_SAMPLE = 20_000;
 
 /**
- * The distance from which no cell of `smat` is positive, or Infinity when the storage rule
- * may keep negative scores (no --min-score, a negative one, or --top-n) or every row has a
- * positive cell.
+ * The distance from which no cell of `smat` is positive, or Infinity when no distance
+ * rules a pair out: the storage rule may keep negative scores (no --min-score, or a
+ * negative one), or every row has a positive cell, or (a mode that divides by self scores)
+ * a self score could be negative, which would turn a negative raw score positive. A self
+ * score's terms are cells of the row of distance 0 (each point is its own nearest
+ * neighbour, or an identical point's), weighted by alpha >= 0: when that row has no
+ * negative cell, no self score is negative. --top-n does not change the distance: it
+ * keeps the best N of the rows above --min-score, which pairs below it never are.
  */
-export function pruneDistanceOf(smat: ScoreMatrix, storage: { readonly minScore: number | undefined; readonly topN: number | undefined }): number {
-  if (storage.minScore === undefined || !(storage.minScore >= 0) || storage.topN !== undefined) return Infinity;
-  const best = new ScoreBounds(smat).bestFromRow;
+export function pruneDistanceOf(smat: ScoreMatrixLike, storage: { readonly minScore: number | undefined }, mode: Normalization): number {
+  if (storage.minScore === undefined || !(storage.minScore >= 0)) return Infinity;
+  const nc = smat.dotBreaks.length - 1;
+  if (mode !== "raw") {
+    const r0 = distanceRow(smat.distBreaks, 0);
+    for (let c = 0; c < nc; c++) if (!(smat.values[r0 * nc + c] >= 0)) return Infinity;
+  }
+  const best = new ScoreBounds(smat as ScoreMatrix).bestFromRow;
   for (let r = 0; r < best.length; r++) if (best[r] < 0) return smat.distBreaks[r];
   return Infinity;
+}
+
+/** R's findInterval(d, breaks, all.inside = TRUE) - 1: the row of distance d. */
+function distanceRow(breaks: ArrayLike<number>, d: number): number {
+  let r = 0;
+  while (r < breaks.length - 2 && d >= breaks[r + 1]) r++;
+  return r;
+}
+
+/** What pruneDistanceOf reads of a score matrix (typed arrays or the manifest's numbers). */
+export interface ScoreMatrixLike {
+  readonly distBreaks: ArrayLike<number>;
+  readonly dotBreaks: ArrayLike<number>;
+  readonly values: ArrayLike<number>;
 }
 
 /** A target index over the x-y extent of each target box, grown by nothing (queries grow). */

@@ -104,6 +104,8 @@ export class RowsChain implements Chain {
  * Both lists ascending by id; compared through their words (no BigInt per element).
  */
 export function selfColumns(queries: BigInt64Array, targets: BigInt64Array): Int32Array {
+  // one list (an all-by-all, in whatever order): each query's own column is its row
+  if (queries === targets) return Int32Array.from({ length: queries.length }, (_, i) => i);
   const out = new Int32Array(queries.length).fill(-1);
   const q = idWords(queries);
   const t = idWords(targets);

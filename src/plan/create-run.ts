@@ -10,6 +10,8 @@ import { TOOL_VERSION } from "../version.ts";
 import { planBins, summarizeCost, type CostSummary } from "./bins.ts";
 import { buildManifest, writeManifest, type RunManifest } from "./manifest.ts";
 import { selectNeurons, type Selection } from "./select.ts";
+import { pruneDistanceOf } from "./candidates.ts";
+import { planSpatialBins } from "./spatial.ts";
 import type { Balance, Normalization, PlanNeuron } from "./types.ts";
 
 export interface CreateRunOptions {
@@ -30,6 +32,11 @@ export interface CreateRunOptions {
   readonly topN?: number;
   readonly keepSelf: boolean;
   readonly keepForwardReverse: boolean;
+  /**
+   * Plan an all-by-all in space order, skipping the pairs too far apart to be stored
+   * (spatial.ts), where the storage rule allows it (default true; false: every pair, id order).
+   */
+  readonly spatial?: boolean;
 }
 
 export interface CreatedRun {
@@ -52,6 +59,18 @@ export function planNeurons(cache: CacheReader): PlanNeuron[] {
   return out;
 }
 
+/** The cache's bounding box of each selected neuron, in selection order (6 numbers each). */
+function selectionBoxes(cache: CacheReader, selection: Selection): Float64Array {
+  const list = selection.queries;
+  const out = new Float64Array(6 * list.length);
+  const bbox = cache.neurons.bbox;
+  for (let k = 0; k < list.length; k++) {
+    const i = cache.indexOf(list[k].id);
+    for (let c = 0; c < 6; c++) out[6 * k + c] = bbox[6 * i + c];
+  }
+  return out;
+}
+
 export async function createRun(o: CreateRunOptions): Promise<CreatedRun> {
   const selection = selectNeurons(planNeurons(o.cache), {
     minLength: o.minLength,
@@ -63,7 +82,17 @@ export async function createRun(o: CreateRunOptions): Promise<CreatedRun> {
   const balance = o.balance ?? "cost";
   const planWith = (b: Balance) =>
     planBins(selection, { bins, normalization: o.normalization, keepSelf: o.keepSelf, balance: b });
-  const work = planWith(balance);
+  const pruneDistance = pruneDistanceOf(o.smat, { minScore: o.minScore }, o.normalization);
+  const spatial = o.spatial !== false && selection.sameSet && balance === "cost" && pruneDistance < Infinity;
+  const work = spatial
+    ? planSpatialBins(selection, {
+        bins,
+        normalization: o.normalization,
+        keepSelf: o.keepSelf,
+        pruneDistance,
+        boxes: selectionBoxes(o.cache, selection),
+      })
+    : planWith(balance);
   const other: Balance = balance === "cost" ? "cable" : "cost";
   let alternative: CreatedRun["alternative"];
   try {

@@ -50,7 +50,7 @@ export async function estimateRun(o: EstimateRunOptions): Promise<Estimate> {
   const queries = Int32Array.from(sel.queries, (x) => position(x.id));
   const targets = sel.sameSet ? queries : Int32Array.from(sel.targets, (x) => position(x.id));
   const neurons: SpatialNeurons = { boxes: cache.neurons.bbox, points: cache.neurons.points };
-  const pruneDistance = pruneDistanceOf(o.smat, { minScore: o.minScore, topN: o.topN });
+  const pruneDistance = pruneDistanceOf(o.smat, { minScore: o.minScore }, o.normalization);
   const counts = countCandidates(neurons, { queries, targets, sameSet: sel.sameSet, pruneDistance, sample: o.sample });
 
   // The calibration's pairs: a few queries with some of their candidates (or, where a

@@ -15,6 +15,7 @@ import type { CostModel } from "./cost.ts";
 import { DEFAULT_COST_MODEL } from "./cost.ts";
 import { summarizeCost } from "./bins.ts";
 import { selfColumns } from "./chain.ts";
+import { pruneDistanceOf } from "./candidates.ts";
 import { formatJson } from "./json.ts";
 import { NORMALIZATIONS, isSymmetric, type Balance, type Normalization, type WorkPlan } from "./types.ts";
 
@@ -103,6 +104,9 @@ export const manifestSchema = z.strictObject({
     bins: z
       .array(z.strictObject({ cost: z.number().nonnegative(), blocks: z.array(z.strictObject({ rows: range, cols: range })).min(1) }))
       .min(1),
+    // absent in plans of every pair, in ascending id order
+    order: z.literal("space").optional(),
+    skipped: z.strictObject({ distance: z.number().positive(), pairs: z.int().nonnegative() }).optional(),
   }),
 });
 
@@ -206,6 +210,8 @@ export function buildManifest(inputs: ManifestInputs): RunManifest {
         cost: b.cost,
         blocks: b.blocks.map((k) => ({ rows: [k.rows[0], k.rows[1]], cols: [k.cols[0], k.cols[1]] })),
       })),
+      order: work.order,
+      skipped: work.skipped === undefined ? undefined : { distance: work.skipped.distance, pairs: work.skipped.pairs },
     },
   };
   const draftText = formatJson(draft);
@@ -415,8 +421,27 @@ function checkConsistency(m: RunManifest, source: string): void {
   if (m.selection.targets !== nT) fail("selection.targets", `says ${m.selection.targets}, the work has ${nT} targets`);
   if (m.selection.allByAll !== same) fail("selection.allByAll", `must be ${same}`);
   const ids = manifestIds(m); // parsed and checked by validate()
-  checkAscending(ids.queries, "work.queries", fail);
-  if (!same) checkAscending(ids.targets, "work.targets", fail);
+  const space = w.order === "space";
+  if (space) {
+    if (!same) fail("work.order", `"space" orders an all-by-all: it needs work.targets = "queries"`);
+    checkUnique(ids.queries, "work.queries", fail);
+  } else {
+    checkAscending(ids.queries, "work.queries", fail);
+    if (!same) checkAscending(ids.targets, "work.targets", fail);
+  }
+  if (w.skipped !== undefined) {
+    if (!space) fail("work.skipped", `pairs are skipped only in a plan in space order (work.order = "space")`);
+    // the skip must be one this run's own score matrix and storage rule prove
+    const proven = pruneDistanceOf(manifestScoreMatrix(m), manifestStoragePolicy(m), m.scoring.normalization);
+    // skipping from a greater distance skips fewer pairs: sound; from a smaller one, not
+    if (!(w.skipped.distance >= proven)) {
+      fail(
+        "work.skipped.distance",
+        `${w.skipped.distance} um is not a distance this run may skip pairs at: its score matrix and storage rule ` +
+          (proven === Infinity ? "keep pairs at any distance" : `keep pairs closer than ${proven} um`),
+      );
+    }
+  }
   const skip = w.layout === "rows" && !diag ? selfColumns(ids.queries, ids.targets) : undefined;
   const s = m.scoring.smat;
   if (s.values.length !== (s.distBreaks.length - 1) * (s.dotBreaks.length - 1)) {
@@ -435,6 +460,10 @@ function checkConsistency(m: RunManifest, source: string): void {
       const at = `work.bins[${b}].blocks[${k}]`;
       if (!(r0 < r1 && r1 <= nQ)) fail(`${at}.rows`, `[${r0}, ${r1}) is not a non-empty range within the ${nQ} queries`);
       if (!(c0 < c1 && c1 <= nT)) fail(`${at}.cols`, `[${c0}, ${c1}) is not a non-empty range within the ${nT} targets`);
+      // space order: the database finds a bin's rows by the ids of its blocks (src/db/region.ts)
+      if (space && w.layout === "upper" && !((r0 === c0 && r1 === c1) || c0 >= r1)) {
+        fail(at, `in space order an upper block is a diagonal tile (rows = cols) or lies right of its rows, not rows [${r0}, ${r1}) x cols [${c0}, ${c1})`);
+      }
       binUnits += w.layout === "upper" ? upperUnits(r0, r1, c0, c1, diag) : rectUnits(r0, r1, c0, c1, skip);
     }
     if (binUnits === 0) fail(`work.bins[${b}]`, "has no pairs");
@@ -442,7 +471,15 @@ function checkConsistency(m: RunManifest, source: string): void {
   }
   const expected =
     w.layout === "upper" ? (nQ * (nQ - 1)) / 2 + diag * nQ : nQ * nT - (skip === undefined ? 0 : rectSelf(0, nQ, 0, nT, skip));
-  if (units !== expected) fail("work.bins", `cover ${units} pairs, the run has ${expected}`);
+  const skipped = w.skipped?.pairs ?? 0;
+  if (units + skipped !== expected) {
+    fail("work.bins", `cover ${units} pairs${skipped > 0 ? ` and skip ${skipped}` : ""}, the run has ${expected}`);
+  }
+}
+
+function checkUnique(ids: BigInt64Array, field: string, fail: (f: string, w: string) => never): void {
+  const i = firstNotAscending(ids.slice().sort());
+  if (i >= 0) fail(field, `ids must be unique (${ids.slice().sort()[i]} is listed twice)`);
 }
 
 function checkAscending(ids: BigInt64Array, field: string, fail: (f: string, w: string) => never): void {
@@ -496,6 +533,8 @@ export function manifestWorkPlan(m: RunManifest): WorkPlan {
     queries: ids.queries,
     targets: m.work.targets === "queries" ? "queries" : ids.targets,
     bins: m.work.bins,
+    order: m.work.order,
+    skipped: m.work.skipped,
   };
 }
 

@@ -48,9 +48,16 @@ export interface WorkPlan {
   readonly layout: Layout;
   /** Whether a neuron's pair with itself is part of the work (keepSelf). */
   readonly diagonal: boolean;
-  /** Query ids in plan order (ascending id). */
+  /** Query ids in plan order (ascending id, or space order: `order`). */
   readonly queries: BigInt64Array;
   /** Target ids in plan order, or "queries" when they are the same list (all-by-all). */
   readonly targets: BigInt64Array | "queries";
   readonly bins: readonly Bin[];
+  /**
+   * "space": the id list is in Hilbert order of the neurons' boxes (spatial.ts), not
+   * ascending; absent: ascending ids.
+   */
+  readonly order?: "space";
+  /** Pairs no bin holds, because their boxes are at least `distance` um apart (spatial.ts). */
+  readonly skipped?: { readonly distance: number; readonly pairs: number };
 }

@@ -50,8 +50,10 @@ export function planBinWork(w: WorkPlan, mode: Normalization, index: number): Bi
   // Neurons by position in the two lists (both ascending by id), merged by id.
   const rowPos = positionsIn(blocks.map((b) => b.rows), queries.length);
   const colPos = positionsIn(blocks.map((b) => b.cols), targets.length);
-  const neurons = mergeIds(queries, rowPos, targets, colPos);
-  const rowIds = mergeIds(queries, rowPos, targets, new Int32Array(0));
+  // Space order: one list, not ascending; the bin's neurons are still listed ascending.
+  const space = w.order === "space";
+  const neurons = space ? sortedIdsAt(queries, union(rowPos, colPos)) : mergeIds(queries, rowPos, targets, colPos);
+  const rowIds = space ? sortedIdsAt(queries, rowPos) : mergeIds(queries, rowPos, targets, new Int32Array(0));
   const selfScores = isSymmetric(mode) ? neurons : mode === "normalized" ? rowIds : new BigInt64Array(0);
   return {
     index,
@@ -81,6 +83,27 @@ function positionsIn(ranges: readonly (readonly [number, number])[], n: number):
   const out = new Int32Array(count);
   for (let i = 0, k = 0; i < n; i++) if (mark[i] === 1) out[k++] = i;
   return out;
+}
+
+/** Positions in a or b (each ascending, distinct), ascending, each once. */
+function union(a: Int32Array, b: Int32Array): Int32Array {
+  const out = new Int32Array(a.length + b.length);
+  let i = 0, j = 0, k = 0;
+  while (i < a.length || j < b.length) {
+    const x = j === b.length || (i < a.length && a[i] <= b[j]) ? a[i] : b[j];
+    out[k++] = x;
+    if (i < a.length && a[i] === x) i++;
+    if (j < b.length && b[j] === x) j++;
+  }
+  return out.slice(0, k);
+}
+
+/** The ids at positions `pos` of `ids` (distinct ids), ascending. */
+function sortedIdsAt(ids: BigInt64Array, pos: Int32Array): BigInt64Array {
+  const out = new BigInt64Array(pos.length);
+  for (let k = 0; k < pos.length; k++) out[k] = ids[pos[k]];
+  // ids are 0 to 2^63 - 1: signed order is their order
+  return out.sort();
 }
 
 /** The ids at positions `pa` of `a` and `pb` of `b` (each ascending), merged ascending, each once. */

@@ -97,7 +97,8 @@ export function planBinLayout(work: BinWork): BinLayout {
       const k1 = kOf(c1 - 1) + 1;
       let selfK = -1;
       if (!upper && !diagonal) {
-        const self = searchIdAt(tw, targets.length, qw, i);
+        // one list (all-by-all, ascending or in space order): a query's own column is its row
+        const self = targets === queries ? i : searchIdAt(tw, targets.length, qw, i);
         if (self >= first && self < c1) selfK = kOf(self);
       }
       rows.push(local(qw, i), k0, k1, selfK);
@@ -183,7 +184,7 @@ export function binPairCount(work: BinWork): number {
       pairs += (r1 - r0) * (c1 - c0);
       if (!diagonal) {
         for (let i = r0; i < r1; i++) {
-          const self = searchIdAt(tw, targets.length, qw, i);
+          const self = targets === queries ? i : searchIdAt(tw, targets.length, qw, i);
           if (self >= c0 && self < c1) pairs--;
         }
       }

@@ -6,6 +6,7 @@
  */
 import { SMAT_FCWB } from "../../src/nblast/smat.ts";
 import { planBins } from "../../src/plan/bins.ts";
+import { planSpatialBins } from "../../src/plan/spatial.ts";
 import { buildManifest, writeManifest, type RunManifest } from "../../src/plan/manifest.ts";
 import { selectNeurons } from "../../src/plan/select.ts";
 import type { Normalization, PlanNeuron } from "../../src/plan/types.ts";
@@ -26,6 +27,8 @@ export interface SyntheticSpec {
   firstId?: bigint;
   step?: number;
   seed?: number;
+  /** Plan in space order (src/plan/spatial.ts) over boxes spread through a block, storage minScore 0. */
+  spatial?: boolean;
 }
 
 export function syntheticManifest(spec: SyntheticSpec): RunManifest {
@@ -34,16 +37,30 @@ export function syntheticManifest(spec: SyntheticSpec): RunManifest {
   const neurons: PlanNeuron[] = Array.from({ length: spec.neurons }, (_, i) => ({ id: first + BigInt(i) * step, points: 100 + (i % 13) * 20, cable: 50 + i }));
   const normalization = spec.normalization ?? "mean";
   const keepSelf = spec.keepSelf ?? false;
-  const work = planBins(selectNeurons(neurons, {}), { bins: spec.bins, normalization, keepSelf });
+  const selection = selectNeurons(neurons, {});
+  const work = spec.spatial === true
+    ? planSpatialBins(selection, { bins: spec.bins, normalization, keepSelf, pruneDistance: 12, boxes: spreadBoxes(spec.neurons, spec.seed ?? 1), groupSize: 4 })
+    : planBins(selection, { bins: spec.bins, normalization, keepSelf });
   return buildManifest({
     tool: { version: "0.0.0-test" },
     cache: { uri: "/synthetic-cache", checksum: "sha256:" + "1".repeat(64), params: { scale: 1, simplify: undefined, resample: 1, k: 5 } },
     selection: {},
     scoring: { normalization, useAlpha: false, smat: SMAT_FCWB },
-    storage: { minScore: undefined, topN: undefined, keepSelf, keepForwardReverse: false },
+    storage: { minScore: spec.spatial === true ? 0 : undefined, topN: undefined, keepSelf, keepForwardReverse: false },
     balance: "cost",
     work,
   });
+}
+
+/** Boxes of 5 to 25 um through a 120 x 80 x 60 um block: neighbours pair, far ones do not. */
+function spreadBoxes(n: number, seed: number): Float64Array {
+  const rng = new Rng(seed * 31 + 7);
+  const out = new Float64Array(6 * n);
+  for (let i = 0; i < n; i++) {
+    const x = rng.next() * 120, y = rng.next() * 80, z = rng.next() * 60, s = 5 + rng.next() * 20;
+    out.set([x, y, z, x + s, y + s, z + s / 2], 6 * i);
+  }
+  return out;
 }
 
 /** A bin's rows: every pair it owns (both orders in the upper layout), scores from a seeded generator in [-0.5, 1). */

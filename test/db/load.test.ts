@@ -131,6 +131,31 @@ describe.skipIf(skip !== undefined)("load into a plain database", () => {
     }
   });
 
+  for (const normalization of ["mean", "normalized"] as const) {
+    it(`a run planned in space order (${normalization}): bins are id sets, and a changed shard replaces exactly its bin's rows`, async () => {
+      const { db, target, run } = await setup(`space-${normalization}`);
+      try {
+        const { manifest, rows } = await syntheticRun(run, { neurons: 70, bins: 4, normalization, spatial: true });
+        expect(manifest.work.order).toBe("space");
+        expect(manifest.work.skipped!.pairs).toBeGreaterThan(0);
+        await loadRun({ run, db: target, similarityId: 11 });
+        const admin = await db.admin();
+        expect(await tableBits(admin, 11)).toEqual(expectedBits(rows.values()));
+        // bin 1 recomputed: half its rows, other scores; the other bins' rows stay as they are
+        const old = rows.get(1)!;
+        const changed = new RowsBuilder(false, 16);
+        for (let i = 0; i < old.length; i += 2) changed.push(old.queryId[i], old.targetId[i], old.score[i] / 3);
+        rows.set(1, sortRows(changed.finish()));
+        await writeBin(run, manifest, 1, rows.get(1)!);
+        const again = await loadRun({ run, db: target, similarityId: 11 });
+        expect(again.outcomes.map((o) => o.status)).toEqual(["unchanged", "loaded", "unchanged", "unchanged"]);
+        expect(await tableBits(admin, 11)).toEqual(expectedBits(rows.values()));
+      } finally {
+        await db.drop();
+      }
+    });
+  }
+
   it("two loaders racing on the same bins never double them: each bin is loaded once, the other loader finds it unchanged", async () => {
     const { db, target, run } = await setup("race");
     try {

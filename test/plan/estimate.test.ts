@@ -54,11 +54,19 @@ function spatial(rows: [number, number, number, number, number][]): SpatialNeuro
 
 describe("candidate pairs", () => {
   it("the prune distance is where the score matrix turns negative, and only for a rule that drops negative scores", () => {
-    expect(pruneDistanceOf(SMAT_FCWB, { minScore: 0, topN: undefined })).toBe(12);
-    expect(pruneDistanceOf(SMAT_ALPHA_FCWB, { minScore: 0.01, topN: undefined })).toBeGreaterThan(0);
-    expect(pruneDistanceOf(SMAT_FCWB, { minScore: undefined, topN: undefined })).toBe(Infinity);
-    expect(pruneDistanceOf(SMAT_FCWB, { minScore: -1, topN: undefined })).toBe(Infinity);
-    expect(pruneDistanceOf(SMAT_FCWB, { minScore: 0, topN: 5 })).toBe(Infinity);
+    expect(pruneDistanceOf(SMAT_FCWB, { minScore: 0 }, "mean")).toBe(12);
+    expect(pruneDistanceOf(SMAT_FCWB, { minScore: 0 }, "raw")).toBe(12);
+    expect(pruneDistanceOf(SMAT_ALPHA_FCWB, { minScore: 0.01 }, "normalized")).toBeGreaterThan(0);
+    expect(pruneDistanceOf(SMAT_FCWB, { minScore: undefined }, "raw")).toBe(Infinity);
+    expect(pruneDistanceOf(SMAT_FCWB, { minScore: -1 }, "raw")).toBe(Infinity);
+    // a negative cell at distance 0 could make a self score negative: a negative raw
+    // score divided by it is positive, so only raw scores may be ruled out by distance
+    const values = Float64Array.from(SMAT_FCWB.values);
+    values[0] = -1;
+    const odd = { ...SMAT_FCWB, values };
+    expect(pruneDistanceOf(odd, { minScore: 0 }, "raw")).toBe(12);
+    expect(pruneDistanceOf(odd, { minScore: 0 }, "normalized")).toBe(Infinity);
+    expect(pruneDistanceOf(odd, { minScore: 0 }, "mean")).toBe(Infinity);
   });
 
   it("property: the index finds exactly the pairs a brute-force scan finds (all-by-all and query/target sets)", () => {
@@ -163,8 +171,8 @@ describe("plan --estimate", () => {
     expect(r.stdout).toMatch(/nearest-neighbour queries expected: [\d,]+ \([\d.]+x fewer than the full all-by-all's [\d,]+\)/);
     expect(r.stdout).toMatch(/core-hours: \S+ \(candidate pairs \S+, ruling out the other pairs by their boxes \S+, target trees \S+ and self scores \S+ over 16 bins\)/);
     expect(r.stdout).toMatch(/AWS Spot at \$0\.05 per vCPU-hour: about \$\d/);
-    // with --top-n nothing is ruled out by distance
-    const top = runCli(["plan", "--cache", join(root, "cache"), "--estimate", "--calibrate-seconds", "0.1", "--top-n", "3"]);
+    // with --keep-all nothing is ruled out by distance
+    const top = runCli(["plan", "--cache", join(root, "cache"), "--estimate", "--calibrate-seconds", "0.1", "--keep-all"]);
     expect(top.status, top.stderr).toBe(0);
     expect(top.stdout).toMatch(/candidate pairs: all of them/);
     expect(existsSync(join(root, "cache", "manifest.json"))).toBe(false);
