@@ -38,6 +38,8 @@ export const doneMarkerSchema = z.object({
   pairs: z.int().nonnegative(),
   /** Of `pairs`, those whose score bound proved them below minScore, never searched (absent in older markers). */
   pruned: z.int().nonnegative().optional(),
+  /** Nearest-neighbour queries made: query points searched in a target's tree (absent in older markers). */
+  searches: z.int().nonnegative().optional(),
   /** Rows the threads produced before topN (after minScore). */
   rowsComputed: z.int().nonnegative(),
   threads: z.int().positive(),

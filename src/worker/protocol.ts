@@ -72,6 +72,6 @@ export interface ThreadStats {
 
 export type FromThread =
   | { readonly type: "prepared"; readonly seq: number }
-  | { readonly type: "rows"; readonly seq: number; readonly rows: ScoreRows; readonly pairs: number; readonly pruned: number; readonly stats: ThreadStats }
+  | { readonly type: "rows"; readonly seq: number; readonly rows: ScoreRows; readonly pairs: number; readonly pruned: number; readonly searches: number; readonly stats: ThreadStats }
   | { readonly type: "aborted"; readonly seq: number }
   | { readonly type: "error"; readonly seq: number; readonly name: string; readonly message: string; readonly stack?: string };

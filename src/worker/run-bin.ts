@@ -150,6 +150,7 @@ async function runBinIn(session: WorkerSession, opts: RunBinOptions, started: nu
       shard,
       pairs: result.pairs,
       pruned: result.pruned,
+      searches: result.searches,
       rowsComputed: rows.length,
       threads: session.threads,
       host: hostname(),

@@ -46,6 +46,8 @@ export interface ScoreResult {
   readonly pairs: number;
   /** Of `pairs`, those proven below the run's minScore and never searched. */
   readonly pruned: number;
+  /** Nearest-neighbour queries made (query points searched in a target's tree). */
+  readonly searches: number;
   /** k-d trees built over all threads (each once), their points and the shared block's bytes. */
   readonly trees: number;
   readonly treePoints: number;
@@ -140,6 +142,7 @@ export class ScorePool {
       const rows: ScoreRows[] = [];
       let pairs = 0;
       let pruned = 0;
+      let searches = 0;
       let built = 0;
       let treePoints = 0;
       for (const r of replies) {
@@ -147,6 +150,7 @@ export class ScorePool {
         rows.push(r.rows);
         pairs += r.pairs;
         pruned += r.pruned;
+        searches += r.searches;
         built += r.stats.trees;
         treePoints += r.stats.treePoints;
       }
@@ -154,7 +158,7 @@ export class ScorePool {
         throw new Error(`scoring threads built ${built} trees of ${treePoints} points, the bin needs ${trees.order.length} of ${trees.points}`);
       }
       opts.onPairs?.(pairs);
-      return { rows, pairs, pruned, trees: built, treePoints, treeBytes: trees.buffer.byteLength, selfSeconds: (t1 - t0) / 1000, scoringSeconds: (t2 - t1) / 1000 };
+      return { rows, pairs, pruned, searches, trees: built, treePoints, treeBytes: trees.buffer.byteLength, selfSeconds: (t1 - t0) / 1000, scoringSeconds: (t2 - t1) / 1000 };
     } finally {
       if (timer !== undefined) clearInterval(timer);
       opts.signal?.removeEventListener("abort", stop);

@@ -141,6 +141,9 @@ function pairsPhase(s: BinState): void {
   const pruner = m.prune === true && minScore !== null ? makePruner(s, { bounds: new ScoreBounds(smat), mode, useAlpha, minScore, both: upper }) : undefined;
   let pairs = 0;
   let pruned = 0;
+  // nearest-neighbour queries made: a query point searched in a target tree
+  let searches = 0;
+  const off = s.views.offsets;
   for (;;) {
     const it = Atomics.add(s.ctrl, CTRL_ITEM, 1);
     if (it >= itemCount) break;
@@ -168,6 +171,8 @@ function pairsPhase(s: BinState): void {
         // The self pair's forward score is the self score, when the bin has it.
         const fwd = t === q && sq === sq ? sq : withPair(s, q, t, () => rawScore(qd, prep(s, t), smat, useAlpha));
         const rev = !symmetric ? NaN : t === q ? fwd : withPair(s, t, q, () => rawScore(asQuery(s, t), prep(s, q), smat, useAlpha));
+        if (!(t === q && sq === sq)) searches += off[q + 1] - off[q];
+        if (symmetric && t !== q) searches += off[t + 1] - off[t];
         const score = combineScores(mode, fwd, rev, sq, st);
         // NaN passes the filter so that RowsBuilder refuses it, naming the pair.
         // Rows get the ids by local index, copied word by word (src/ids/words.ts).
@@ -192,7 +197,7 @@ function pairsPhase(s: BinState): void {
   const out = rows.finish();
   const transfer = [out.queryId.buffer, out.targetId.buffer, out.score.buffer] as ArrayBuffer[];
   if (out.forward && out.reverse) transfer.push(out.forward.buffer as ArrayBuffer, out.reverse.buffer as ArrayBuffer);
-  reply({ type: "rows", seq: m.seq, rows: out, pairs, pruned, stats: { trees: s.trees, treePoints: s.treePoints } }, transfer);
+  reply({ type: "rows", seq: m.seq, rows: out, pairs, pruned, searches, stats: { trees: s.trees, treePoints: s.treePoints } }, transfer);
 }
 
 /**

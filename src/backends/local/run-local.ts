@@ -73,6 +73,8 @@ export interface LocalRunSummary {
   readonly pairsScored: number;
   /** Of pairsScored, those proven below minScore and never searched. */
   readonly pairsPruned: number;
+  /** Nearest-neighbour queries made by the bins computed here. */
+  readonly searches: number;
   /** Rows written to shards in this call. */
   readonly rowsStored: number;
   readonly seconds: number;
@@ -109,6 +111,7 @@ export async function runLocal(opts: LocalRunOptions): Promise<LocalRunSummary> 
     let skipped = 0;
     let pairsScored = 0;
     let pairsPruned = 0;
+    let searches = 0;
     let rowsStored = 0;
     let costDone = 0;
     let aborted = false;
@@ -159,6 +162,7 @@ export async function runLocal(opts: LocalRunOptions): Promise<LocalRunSummary> 
           done++;
           pairsScored += outcome.marker.pairs;
           pairsPruned += outcome.marker.pruned ?? 0;
+          searches += outcome.marker.searches ?? 0;
           rowsStored += outcome.marker.shard.rows;
           costDone += cost;
         }
@@ -242,6 +246,7 @@ export async function runLocal(opts: LocalRunOptions): Promise<LocalRunSummary> 
       aborted,
       pairsScored,
       pairsPruned,
+      searches,
       rowsStored,
       seconds,
       pairsPerSecond: seconds > 0 ? pairsScored / seconds : 0,
@@ -261,6 +266,7 @@ export function formatLocalSummary(s: LocalRunSummary): string {
     ...(s.byOthers > 0 ? [`${s.byOthers} computed by other processes`] : []),
     `${s.pairsScored} pairs scored`,
     `${s.pairsPruned} of them pruned (proven below --min-score)`,
+    `${s.searches.toLocaleString("en-US")} nearest-neighbour queries`,
     `${s.rowsStored} rows stored`,
     `${s.seconds.toFixed(1)} s`,
     `${Math.round(s.pairsPerSecond)} pairs/s on ${s.threads} threads`,
