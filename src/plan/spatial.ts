@@ -19,7 +19,8 @@
  * Inside a bin the worker still proves each pair before searching it (prune.ts), so the
  * stored rows are the same as a plan of every pair: the tiles are only where to look.
  */
-import Flatbush from "flatbush";
+import type Flatbush from "flatbush";
+import { forEachCandidate, targetIndex } from "./candidates.ts";
 import { InputError } from "../nblast/errors.ts";
 import { hilbertOrder } from "./hilbert.ts";
 import { DEFAULT_COST_MODEL, log2q, type CostModel } from "./cost.ts";
@@ -81,13 +82,12 @@ export function planSpatialBins(selection: Selection, o: SpatialPlanOptions): Wo
   const symmetric = isSymmetric(o.normalization);
   const upper = symmetric;
   const diag = o.keepSelf;
-  const index = new Flatbush(Math.max(1, n));
-  for (let k = 0; k < n; k++) index.add(boxes[6 * k], boxes[6 * k + 1], boxes[6 * k + 3], boxes[6 * k + 4]);
-  index.finish();
+  const identity = Int32Array.from({ length: n }, (_, k) => k);
+  const index = targetIndex({ boxes, points: pts }, identity);
 
   let g = o.groupSize ?? tileSize(n);
   for (;;) {
-    const tiles = liveTiles({ n, g, boxes, pts, index, D, upper, diag, symmetric, model });
+    const tiles = liveTiles({ n, g, boxes, pts, index, identity, D, upper, diag, symmetric, model });
     const totalUnits = upper ? (n * (n - 1)) / 2 + (diag ? n : 0) : n * n - (diag ? 0 : n);
     if (tiles.count === 0) {
       throw new InputError(
@@ -137,6 +137,8 @@ interface TileInputs {
   readonly boxes: Float64Array;
   readonly pts: Float64Array;
   readonly index: Flatbush;
+  /** Positions 0..n-1: the index's targets are the neurons themselves. */
+  readonly identity: Int32Array;
   readonly D: number;
   readonly upper: boolean;
   readonly diag: boolean;
@@ -145,28 +147,21 @@ interface TileInputs {
 }
 
 function liveTiles(t: TileInputs): Tiles {
-  const { n, g, boxes, pts, index, D, upper, diag, symmetric, model } = t;
+  const { n, g, boxes, pts, index, identity, D, upper, diag, symmetric, model } = t;
   const G = Math.ceil(n / g);
   const cand = new Float64Array(G * G); // candidate pairs' cost per tile
   const live = new Uint8Array(G * G);
   const lg = new Float64Array(n);
   for (let k = 0; k < n; k++) lg[k] = log2q(pts[k]) + model.queryOverhead;
   const reach = D * (1 + GAP_SLACK);
-  const r2 = reach * reach;
+  const spatial = { boxes, points: pts };
   for (let i = 0; i < n; i++) {
     const ga = (i / g) | 0;
-    const x0 = boxes[6 * i], y0 = boxes[6 * i + 1], z0 = boxes[6 * i + 2];
-    const x1 = boxes[6 * i + 3], y1 = boxes[6 * i + 4], z1 = boxes[6 * i + 5];
-    index.search(x0 - reach, y0 - reach, x1 + reach, y1 + reach, (j) => {
-      if (j === i || (upper && j < i)) return false;
-      const gx = Math.max(0, boxes[6 * j] - x1, x0 - boxes[6 * j + 3]);
-      const gy = Math.max(0, boxes[6 * j + 1] - y1, y0 - boxes[6 * j + 4]);
-      const gz = Math.max(0, boxes[6 * j + 2] - z1, z0 - boxes[6 * j + 5]);
-      if (!(gx * gx + gy * gy + gz * gz < r2)) return false;
+    forEachCandidate(spatial, index, identity, i, reach, true, (j) => {
+      if (upper && j < i) return;
       const tile = ga * G + ((j / g) | 0);
       live[tile] = 1;
       cand[tile] += pts[i] * lg[j] + (symmetric ? pts[j] * lg[i] : 0);
-      return false;
     });
     if (diag) {
       const tile = ga * G + ga;
