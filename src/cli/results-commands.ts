@@ -10,7 +10,7 @@ import { exportMerged, formatFloat32, topMatches } from "../results/index.ts";
 import { openStorage } from "../storage/open.ts";
 import { checkOutFile, STDOUT } from "../storage/out-target.ts";
 import type { Storage } from "../storage/types.ts";
-import { binStatus, verifiedShards, type RunShards } from "../worker/index.ts";
+import { binStatus, formatBalance, verifiedShards, type RunShards } from "../worker/index.ts";
 import { CliExit } from "./exit.ts";
 import { positiveInt, positiveNumber } from "./parse-options.ts";
 
@@ -74,6 +74,7 @@ export function registerResults(program: Command): void {
       for (const x of s.stale) out.push(`  bin ${x.bin} is not done: ${x.reason}`);
       if (!o.verify && s.counts.done > 0) out.push(`  (done shards checked by size; --verify re-hashes them)`);
       if (s.counts.pending > 0) out.push(`  pending: ${ranges(s.pending)}`);
+      out.push(...formatBalance(s.totals.balance));
       if (extra !== undefined) out.push(...extra.lines);
       process.stdout.write(out.join("\n") + "\n");
       staleExit();

@@ -11,3 +11,5 @@ export { ScorePool } from "./score-pool.ts";
 export type { ScoreJob, ScoreResult, ScoreRunOptions } from "./score-pool.ts";
 export { binPairCount, planBinLayout } from "./bin-job.ts";
 export { resolveThreadCount } from "./thread-count.ts";
+export { binBalance, formatBalance, spread } from "./balance.ts";
+export type { BinBalance, Spread } from "./balance.ts";

@@ -9,6 +9,7 @@ import * as z from "zod";
 import type { RunManifest } from "../plan/manifest.ts";
 import { readManifest } from "../plan/manifest.ts";
 import { mapLimit } from "../results/map-limit.ts";
+import { binBalance, type BinBalance } from "./balance.ts";
 import { shardKey } from "../results/shard.ts";
 import { NotFoundError, type Storage } from "../storage/types.ts";
 
@@ -185,6 +186,8 @@ export interface DoneTotals {
   /** Earliest start and latest finish of a done bin (ms since the epoch), when any is done. */
   readonly firstStarted: number | undefined;
   readonly lastFinished: number | undefined;
+  /** The done bins' estimated cost beside their measured compute. */
+  readonly balance: BinBalance;
 }
 
 /**
@@ -215,9 +218,13 @@ export async function binStatus(run: Storage, opts: { concurrency?: number; veri
   stale.sort((a, b) => a.bin - b.bin);
   const totals = { pairs: 0, rows: 0, vcpuSeconds: 0, planCost: 0, planCostTotal: 0, firstStarted: undefined as number | undefined, lastFinished: undefined as number | undefined };
   for (const bin of manifest.work.bins) totals.planCostTotal += bin.cost;
+  const estimated: number[] = [];
+  const measured: number[] = [];
   for (const c of checks) {
     if (c.state !== "done") continue;
     const m = c.marker;
+    estimated.push(manifest.work.bins[m.bin].cost);
+    measured.push(m.threads * (m.timings.selfScores + m.timings.scoring));
     totals.pairs += m.pairs;
     totals.rows += m.shard.rows;
     totals.vcpuSeconds += m.threads * m.timings.total;
@@ -242,5 +249,13 @@ export async function binStatus(run: Storage, opts: { concurrency?: number; veri
   const failedSet = new Set(failed.map((f) => f.bin));
   const pending: number[] = [];
   for (let b = 0; b < bins; b++) if (!doneSet.has(b) && !failedSet.has(b)) pending.push(b);
-  return { bins, done, failed, pending, stale, counts: { done: done.length, failed: failed.length, pending: pending.length }, totals };
+  return {
+    bins,
+    done,
+    failed,
+    pending,
+    stale,
+    counts: { done: done.length, failed: failed.length, pending: pending.length },
+    totals: { ...totals, balance: binBalance(estimated, measured) },
+  };
 }

@@ -19,6 +19,14 @@ describe("run, top and export", () => {
     expect(a.status).toBe(0);
     expect(readdirSync(join(out, "done")).sort()).toEqual(["0.json", "1.json", "2.json", "3.json", "4.json"]);
 
+    // status sets the plan's estimated spread of the bins beside what they measured.
+    const st = runCli(["status", "--run", out]);
+    expect(st.stdout).toMatch(/balance over 5 done bins: estimated cost min \S+ median \S+ max \S+, max\/mean \d\.\d{3}/);
+    expect(st.stdout).toMatch(/measured compute .* max\/mean \d+\.\d{3}; \S+-\S+ vCPU-s per million cost units/);
+    const stJson = JSON.parse(runCli(["status", "--run", out, "--json"]).stdout) as { totals: { balance: { bins: number; measured: { max: number } } } };
+    expect(stJson.totals.balance.bins).toBe(5);
+    expect(stJson.totals.balance.measured.max).toBeGreaterThan(0);
+
     const b = runCli(["run", "--input", "samples/kcs20", "--out", out, "--bins", "5"]);
     expect(b.status).toBe(0);
     expect(b.stderr).toContain("reusing the cache");
