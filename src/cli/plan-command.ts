@@ -108,6 +108,8 @@ async function estimateFromOptions(o: PlanCommandOptions): Promise<Estimate> {
     spotPrice: o.spotPrice,
     sample: o.estimateSample,
     calibrateSeconds: o.calibrateSeconds,
+    spatial: o.spatial,
+    balance: o.balance,
   });
 }
 

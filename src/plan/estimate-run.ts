@@ -12,6 +12,7 @@ import { countCandidates, forEachCandidate, pruneDistanceOf, sampleIndices, targ
 import { DEFAULT_BINS, planNeurons } from "./create-run.ts";
 import { estimate, type Estimate } from "./estimate.ts";
 import { selectNeurons } from "./select.ts";
+import { plannedPairsInSpaceOrder } from "./spatial.ts";
 import type { Normalization } from "./types.ts";
 
 export interface EstimateRunOptions {
@@ -32,6 +33,10 @@ export interface EstimateRunOptions {
   readonly sample?: number;
   /** Seconds of timed calibration (default 2). */
   readonly calibrateSeconds?: number;
+  /** Whether `plan` would order the run in space where it can (default true; false: --no-spatial). */
+  readonly spatial?: boolean;
+  /** The plan's balance (default "cost"); only "cost" plans are put in space order. */
+  readonly balance?: "cost" | "cable";
 }
 
 /** Calibration sample: queries, and candidate targets per query. */
@@ -52,6 +57,16 @@ export async function estimateRun(o: EstimateRunOptions): Promise<Estimate> {
   const neurons: SpatialNeurons = { boxes: cache.neurons.bbox, points: cache.neurons.points };
   const pruneDistance = pruneDistanceOf(o.smat, { minScore: o.minScore }, o.normalization);
   const counts = countCandidates(neurons, { queries, targets, sameSet: sel.sameSet, pruneDistance, sample: o.sample });
+  // As create-run decides: an all-by-all with a prune distance is planned in space order.
+  let spaceOrder;
+  if (o.spatial !== false && (o.balance ?? "cost") === "cost" && sel.sameSet && pruneDistance < Infinity) {
+    const boxes = new Float64Array(6 * queries.length);
+    const all = cache.neurons.bbox;
+    queries.forEach((q, k) => {
+      for (let c = 0; c < 6; c++) boxes[6 * k + c] = all[6 * q + c];
+    });
+    spaceOrder = plannedPairsInSpaceOrder(boxes, queries.length, pruneDistance);
+  }
 
   // The calibration's pairs: a few queries with some of their candidates (or, where a
   // query has none, some targets at random, which the bounds then mostly rule out).
@@ -120,5 +135,6 @@ export async function estimateRun(o: EstimateRunOptions): Promise<Estimate> {
     bins,
     pairing: !isSymmetricMode(o.normalization) ? "forward" : sel.sameSet ? "unordered" : "both",
     spotPrice: o.spotPrice,
+    spaceOrder,
   });
 }

@@ -10,6 +10,7 @@
 import { preparedTargetBytes } from "../nblast/score.ts";
 import type { Calibration } from "./calibrate.ts";
 import type { CandidateCount } from "./candidates.ts";
+import type { SpaceOrderCount } from "./spatial.ts";
 
 export interface EstimateInput {
   readonly counts: CandidateCount;
@@ -30,14 +31,19 @@ export interface EstimateInput {
   readonly pairing: "forward" | "both" | "unordered";
   /** USD per vCPU-hour. */
   readonly spotPrice: number;
+  /**
+   * When the run would be planned in space order: the pairs its tiles hold. Only those meet
+   * the box test inside a bin; the rest are never read. Absent: every pair is in a bin.
+   */
+  readonly spaceOrder?: SpaceOrderCount;
 }
 
 export interface Estimate extends EstimateInput {
   /** Nearest-neighbour queries expected after the bounds inside bins. */
   readonly searchedQueries: number;
   /**
-   * pairs: the candidate pairs (bounds and searches); far: the box-gap test of every other
-   * pair, which today's bins still make (pruning at plan time would take it away).
+   * pairs: the candidate pairs (bounds and searches); far: the box-gap test inside the bins
+   * of every other pair they hold (in space order, only those of the planned tiles).
    */
   readonly coreHours: { readonly pairs: number; readonly far: number; readonly trees: number; readonly selfs: number; readonly total: number };
   /** Every pair searched, at the same kernel speed (no pruning of any kind), and its queries. */
@@ -56,7 +62,8 @@ export function estimate(e: EstimateInput): Estimate {
   const pairs = (e.counts.candidatePairs * units * c.secondsPerPair) / 3600;
   const trees = (e.bins * e.targetPoints * c.secondsPerTreePoint) / 3600;
   const selfs = (e.selfPoints * c.secondsPerSelfPoint) / 3600;
-  const far = ((e.counts.allPairs - e.counts.candidatePairs) * units * c.secondsPerFarPair) / 3600;
+  const inBins = e.spaceOrder === undefined ? e.counts.allPairs : Math.min(e.counts.allPairs, Math.max(e.spaceOrder.plannedPairs, e.counts.candidatePairs));
+  const far = ((inBins - e.counts.candidatePairs) * units * c.secondsPerFarPair) / 3600;
   const total = pairs + far + trees + selfs;
   // Average bytes per point of a prepared target, times the points a bin holds.
   const treeBytesPerBin = e.targets === 0 ? 0 : (preparedTargetBytes(Math.max(1, Math.round(e.targetPoints / e.targets))) * e.targets);
@@ -91,6 +98,14 @@ export function formatEstimate(x: Estimate): string {
       `candidate pairs: ${int(k.candidatePairs)} (${pct(k.candidatePairs / Math.max(1, k.allPairs))}): boxes closer than ${k.pruneDistance} um${sampled}`,
     );
   }
+  const so = x.spaceOrder;
+  if (so !== undefined) {
+    const sampled = so.countedGroups < so.groups ? `, counted on ${int(so.countedGroups)} of them` : "";
+    lines.push(
+      `plan in space order: ${int(so.plannedPairs)} ordered pairs in the ${int(so.groups)} x ${int(so.groups)} tiles that hold a candidate${sampled}; ` +
+        `${int(so.allPairs - so.plannedPairs)} (${pct((so.allPairs - so.plannedPairs) / Math.max(1, so.allPairs))}) never planned`,
+    );
+  }
   lines.push(
     `calibration on this machine, 1 thread: ${int(c.pairs)} candidate pairs of the run's own neurons, ${c.passes} passes: ` +
       `${(c.secondsPerPair * 1e6).toFixed(1)} us a pair, ${pct(c.pruned / Math.max(1, c.pairs))} proven below --min-score inside the bin, ` +
@@ -100,7 +115,7 @@ export function formatEstimate(x: Estimate): string {
     `nearest-neighbour queries expected: ${int(x.searchedQueries)} (${ratio(x.fullQueries, x.searchedQueries)} fewer than the full all-by-all's ${int(x.fullQueries)})`,
   );
   lines.push(
-    `core-hours: ${hours(x.coreHours.total)} (candidate pairs ${hours(x.coreHours.pairs)}, ruling out the other pairs by their boxes ${hours(x.coreHours.far)}, ` +
+    `core-hours: ${hours(x.coreHours.total)} (candidate pairs ${hours(x.coreHours.pairs)}, ruling out the other pairs ${so === undefined ? "" : "of the planned tiles "}by their boxes ${hours(x.coreHours.far)}, ` +
       `target trees ${hours(x.coreHours.trees)} and self scores ${hours(x.coreHours.selfs)} over ${int(x.bins)} bins); ` +
       `the full all-by-all at this speed: ${hours(x.fullCoreHours)}`,
   );

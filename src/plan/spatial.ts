@@ -20,7 +20,7 @@
  * stored rows are the same as a plan of every pair: the tiles are only where to look.
  */
 import type Flatbush from "flatbush";
-import { forEachCandidate, targetIndex } from "./candidates.ts";
+import { forEachCandidate, sampleIndices, targetIndex } from "./candidates.ts";
 import { InputError } from "../nblast/errors.ts";
 import { hilbertOrder } from "./hilbert.ts";
 import { DEFAULT_COST_MODEL, log2q, type CostModel } from "./cost.ts";
@@ -326,4 +326,54 @@ function tileBlocks(tiles: Tiles, start: number, end: number, g: number, n: numb
     out.push({ rows: [lo(a), hi(a)], cols: [lo(b0), hi(b1)] });
   }
   return out;
+}
+
+/** What a plan in space order would keep of an all-by-all, counted on a sample of its groups. */
+export interface SpaceOrderCount {
+  /** Ordered pairs (self pairs left out) in the tiles holding a candidate, scaled from the sample. */
+  readonly plannedPairs: number;
+  /** Ordered pairs of the whole all-by-all. */
+  readonly allPairs: number;
+  readonly groups: number;
+  /** Groups whose rows were counted; all of them below the sample size. */
+  readonly countedGroups: number;
+}
+
+/** Rows (query groups) of a large set counted by plannedPairsInSpaceOrder before scaling. */
+export const DEFAULT_GROUP_SAMPLE = 24;
+
+/**
+ * The ordered pairs an all-by-all planned in space order would hold (what planSpatialBins
+ * keeps, at its default group size), without finding every candidate pair: the neurons are
+ * put in Hilbert order and grouped as the planner groups them, and for a sample of groups
+ * every member's candidates mark the live tiles of its row; the planned pairs of those rows
+ * are scaled to all rows. `boxes`: 6 per neuron, in any order.
+ */
+export function plannedPairsInSpaceOrder(boxes: ArrayLike<number>, n: number, pruneDistance: number, sampleGroups = DEFAULT_GROUP_SAMPLE, seed = 5): SpaceOrderCount {
+  const allPairs = n * (n - 1);
+  if (n < 2) return { plannedPairs: 0, allPairs, groups: n, countedGroups: n };
+  const order = hilbertOrder(boxes, n);
+  const sorted = new Float64Array(6 * n);
+  for (let k = 0; k < n; k++) for (let c = 0; c < 6; c++) sorted[6 * k + c] = boxes[6 * order[k] + c];
+  const g = tileSize(n);
+  const G = Math.ceil(n / g);
+  const identity = Int32Array.from({ length: n }, (_, k) => k);
+  const spatial = { boxes: sorted, points: new Float64Array(n) };
+  const index = targetIndex(spatial, identity);
+  const size = (a: number): number => Math.min(n, (a + 1) * g) - a * g;
+  const reach = pruneDistance * (1 + GAP_SLACK);
+  const rows = sampleIndices(G, sampleGroups, seed);
+  const live = new Uint8Array(G);
+  let planned = 0;
+  for (const a of rows) {
+    live.fill(0);
+    for (let i = a * g, end = a * g + size(a); i < end; i++) {
+      forEachCandidate(spatial, index, identity, i, reach, true, (j) => {
+        live[(j / g) | 0] = 1;
+      });
+    }
+    const ra = size(a);
+    for (let b = 0; b < G; b++) if (live[b] === 1) planned += b === a ? ra * (ra - 1) : ra * size(b);
+  }
+  return { plannedPairs: Math.round((planned * G) / rows.length), allPairs, groups: G, countedGroups: rows.length };
 }

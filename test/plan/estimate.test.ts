@@ -141,6 +141,11 @@ describe("estimate", () => {
     expect(e.searchedQueries).toBeLessThanOrEqual(5e5);
     const unordered = estimate({ counts, calibration: cal, queries: 1000, targets: 1000, targetPoints: 5e4, selfPoints: 0, bins: 4, pairing: "unordered", spotPrice: 0.03 });
     expect(unordered.coreHours.pairs).toBeCloseTo(e.coreHours.pairs / 2, 12);
+    // In space order only the planned tiles' other pairs meet the box test.
+    const spaceOrder = { plannedPairs: 5e4, allPairs: 1e6, groups: 32, countedGroups: 32 };
+    const spatial = estimate({ counts, calibration: cal, queries: 1000, targets: 1000, targetPoints: 5e4, selfPoints: 5e4, bins: 4, pairing: "forward", spotPrice: 0.03, spaceOrder });
+    expect(spatial.coreHours.far).toBeCloseTo(((5e4 - 1e4) * cal.secondsPerFarPair) / 3600, 12);
+    expect(spatial.coreHours.pairs).toBe(e.coreHours.pairs);
   });
 });
 
@@ -169,7 +174,17 @@ describe("plan --estimate", () => {
     expect(Number(m![1].replace(/,/g, ""))).toBeLessThan(3540);
     expect(r.stdout).toMatch(/calibration on this machine, 1 thread: \d+ candidate pairs of the run's own neurons/);
     expect(r.stdout).toMatch(/nearest-neighbour queries expected: [\d,]+ \([\d.]+x fewer than the full all-by-all's [\d,]+\)/);
-    expect(r.stdout).toMatch(/core-hours: \S+ \(candidate pairs \S+, ruling out the other pairs by their boxes \S+, target trees \S+ and self scores \S+ over 16 bins\)/);
+    const so = /plan in space order: ([\d,]+) ordered pairs in the \d+ x \d+ tiles that hold a candidate; ([\d,]+) \([\d.]+%\) never planned/.exec(r.stdout);
+    expect(so, r.stdout).not.toBeNull();
+    const planned = Number(so![1].replace(/,/g, ""));
+    expect(planned).toBeGreaterThanOrEqual(Number(m![1].replace(/,/g, "")));
+    expect(planned + Number(so![2].replace(/,/g, ""))).toBe(3540);
+    expect(r.stdout).toMatch(/core-hours: \S+ \(candidate pairs \S+, ruling out the other pairs of the planned tiles by their boxes \S+, target trees \S+ and self scores \S+ over 16 bins\)/);
+    // --no-spatial: every pair is in a bin and meets the box test there.
+    const flat = runCli(["plan", "--cache", join(root, "cache"), "--estimate", "--calibrate-seconds", "0.1", "--no-spatial"]);
+    expect(flat.status, flat.stderr).toBe(0);
+    expect(flat.stdout).not.toContain("plan in space order");
+    expect(flat.stdout).toMatch(/core-hours: \S+ \(candidate pairs \S+, ruling out the other pairs by their boxes \S+/);
     expect(r.stdout).toMatch(/AWS Spot at \$0\.05 per vCPU-hour: about \$\d/);
     // with --keep-all nothing is ruled out by distance
     const top = runCli(["plan", "--cache", join(root, "cache"), "--estimate", "--calibrate-seconds", "0.1", "--keep-all"]);
