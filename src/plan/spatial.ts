@@ -339,8 +339,11 @@ export interface SpaceOrderCount {
   readonly countedGroups: number;
 }
 
-/** Rows (query groups) of a large set counted by plannedPairsInSpaceOrder before scaling. */
-export const DEFAULT_GROUP_SAMPLE = 24;
+/**
+ * Member queries plannedPairsInSpaceOrder counts by default before it scales (whole groups,
+ * at least 4): each costs an index search, 5 to 15 ms at FAFB's density (bench/fafb-estimate.ts).
+ */
+export const DEFAULT_SPACE_ORDER_QUERIES = 4000;
 
 /**
  * The ordered pairs an all-by-all planned in space order would hold (what planSpatialBins
@@ -349,7 +352,7 @@ export const DEFAULT_GROUP_SAMPLE = 24;
  * every member's candidates mark the live tiles of its row; the planned pairs of those rows
  * are scaled to all rows. `boxes`: 6 per neuron, in any order.
  */
-export function plannedPairsInSpaceOrder(boxes: ArrayLike<number>, n: number, pruneDistance: number, sampleGroups = DEFAULT_GROUP_SAMPLE, seed = 5): SpaceOrderCount {
+export function plannedPairsInSpaceOrder(boxes: ArrayLike<number>, n: number, pruneDistance: number, sampleGroups?: number, seed = 5): SpaceOrderCount {
   const allPairs = n * (n - 1);
   if (n < 2) return { plannedPairs: 0, allPairs, groups: n, countedGroups: n };
   const order = hilbertOrder(boxes, n);
@@ -362,7 +365,7 @@ export function plannedPairsInSpaceOrder(boxes: ArrayLike<number>, n: number, pr
   const index = targetIndex(spatial, identity);
   const size = (a: number): number => Math.min(n, (a + 1) * g) - a * g;
   const reach = pruneDistance * (1 + GAP_SLACK);
-  const rows = sampleIndices(G, sampleGroups, seed);
+  const rows = sampleIndices(G, sampleGroups ?? Math.max(4, Math.ceil(DEFAULT_SPACE_ORDER_QUERIES / g)), seed);
   const live = new Uint8Array(G);
   let planned = 0;
   for (const a of rows) {
