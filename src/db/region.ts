@@ -162,17 +162,34 @@ export function firstRowOutside(cols: ScoreColumns, arms: readonly RegionArm[], 
   const tu = new Uint32Array(t32.buffer, t32.byteOffset, t32.length);
   const qw = idWords(cols.queryId), tw = idWords(cols.targetId);
   const test = arms.map((a) => ({ q: spanTest(a.query), t: spanTest(a.target), order: a.order }));
+  // A shard's rows come query by query: the arms whose query span holds the query are found
+  // once per query (a space-order bin has hundreds of arms), then each row tries only those,
+  // the one that held the last row first.
+  const held = new Int32Array(test.length);
+  let heldCount = 0;
+  let last = 0;
+  let curHi = 0, curLo = 0, fresh = true;
   for (let i = start; i < end; i++) {
     const qh = q32[2 * i + 1], ql = qu[2 * i];
     const th = t32[2 * i + 1], tl = tu[2 * i];
+    if (fresh || qh !== curHi || ql !== curLo) {
+      fresh = false;
+      curHi = qh;
+      curLo = ql;
+      heldCount = 0;
+      for (let k = 0; k < test.length; k++) if (test[k].q(qh, ql, qw, i)) held[heldCount++] = k;
+      last = 0;
+    }
     let inside = false;
-    for (let k = 0; k < test.length && !inside; k++) {
-      const b = test[k];
-      if (!b.q(qh, ql, qw, i) || !b.t(th, tl, tw, i)) continue;
+    for (let n = 0; n < heldCount && !inside; n++) {
+      const h = n === 0 ? last : n <= last ? n - 1 : n;
+      const b = test[held[h]];
+      if (!b.t(th, tl, tw, i)) continue;
       const c = cmp(qh, ql, th, tl);
       inside =
         b.order === "any" ||
         (b.order === "lt" ? c < 0 : b.order === "le" ? c <= 0 : b.order === "gt" ? c > 0 : b.order === "ge" ? c >= 0 : c !== 0);
+      if (inside) last = h;
     }
     if (!inside) return i;
   }

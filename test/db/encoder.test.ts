@@ -88,6 +88,8 @@ describe("bin regions", () => {
     syntheticManifest({ neurons: 37, bins: 9, normalization: "mean" }), // upper layout
     syntheticManifest({ neurons: 23, bins: 7, normalization: "mean", keepSelf: true }), // upper, diagonal
     syntheticManifest({ neurons: 19, bins: 11, normalization: "normalized" }), // rows layout, self pairs skipped
+    syntheticManifest({ neurons: 90, bins: 5, normalization: "mean", spatial: true }), // space order, upper: id-set arms
+    syntheticManifest({ neurons: 70, bins: 4, normalization: "normalized", spatial: true }), // space order, rows
   ];
   it.each(plans.map((m, i) => [i, m] as const))("every row a bin emits is in its own region and in no other bin's (plan %i)", (_, m) => {
     const nBins = m.work.bins.length;
@@ -102,6 +104,25 @@ describe("bin regions", () => {
       });
       const cols = { queryId: BigInt64Array.from(q), targetId: BigInt64Array.from(t), score: new Float32Array(q.length), length: q.length };
       expect(firstRowOutside(cols, regions[b])).toBe(-1);
+      // As a shard holds them: sorted by query, then target (each query's arms found once).
+      const order = Array.from({ length: q.length }, (_, i) => i).sort((x, y) => (q[x] < q[y] ? -1 : q[x] > q[y] ? 1 : t[x] < t[y] ? -1 : t[x] > t[y] ? 1 : 0));
+      const sorted = { queryId: BigInt64Array.from(order, (i) => q[i]), targetId: BigInt64Array.from(order, (i) => t[i]), score: new Float32Array(q.length), length: q.length };
+      expect(firstRowOutside(sorted, regions[b])).toBe(-1);
+      // A foreign row in the middle of a query's rows is found where it is.
+      if (b + 1 < nBins && sorted.length > 2) {
+        const w2 = binWork(m, b + 1);
+        let foreign: [bigint, bigint] | undefined;
+        forEachPair(w2, (a, c) => {
+          foreign ??= [BigInt(a), BigInt(c)];
+        });
+        if (foreign !== undefined) {
+          const at = sorted.length >> 1;
+          const qa = BigInt64Array.from(sorted.queryId), ta = BigInt64Array.from(sorted.targetId);
+          qa[at] = foreign[0];
+          ta[at] = foreign[1];
+          expect(firstRowOutside({ ...sorted, queryId: qa, targetId: ta }, regions[b])).toBe(at);
+        }
+      }
       for (let other = 0; other < nBins; other++) {
         if (other === b) continue;
         for (let i = 0; i < cols.length; i++) {
