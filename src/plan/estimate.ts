@@ -50,7 +50,7 @@ export interface Estimate extends EstimateInput {
   readonly fullQueries: number;
   readonly fullCoreHours: number;
   readonly spotUsd: number;
-  /** Bytes of the targets' trees one bin's worker holds. */
+  /** Bytes of the targets' trees one bin's worker holds (at most, in space order). */
   readonly treeBytesPerBin: number;
 }
 
@@ -60,13 +60,17 @@ export function estimate(e: EstimateInput): Estimate {
   const units = e.pairing === "unordered" ? 0.5 : 1;
   const queriesPerPair = e.pairing === "both" ? 2 : 1; // both ways: about twice the forward queries
   const pairs = (e.counts.candidatePairs * units * c.secondsPerPair) / 3600;
-  const trees = (e.bins * e.targetPoints * c.secondsPerTreePoint) / 3600;
+  // A bin builds the trees of its targets: every target, or in space order at most the live
+  // column groups of the rows it spans (the bins are cut row-major over the tiles).
+  const targetsPerBin = binTargets(e);
+  const pointsPerTarget = e.targets === 0 ? 0 : e.targetPoints / e.targets;
+  const trees = (e.bins * targetsPerBin * pointsPerTarget * c.secondsPerTreePoint) / 3600;
   const selfs = (e.selfPoints * c.secondsPerSelfPoint) / 3600;
   const inBins = e.spaceOrder === undefined ? e.counts.allPairs : Math.min(e.counts.allPairs, Math.max(e.spaceOrder.plannedPairs, e.counts.candidatePairs));
   const far = ((inBins - e.counts.candidatePairs) * units * c.secondsPerFarPair) / 3600;
   const total = pairs + far + trees + selfs;
   // Average bytes per point of a prepared target, times the points a bin holds.
-  const treeBytesPerBin = e.targets === 0 ? 0 : (preparedTargetBytes(Math.max(1, Math.round(e.targetPoints / e.targets))) * e.targets);
+  const treeBytesPerBin = e.targets === 0 ? 0 : preparedTargetBytes(Math.max(1, Math.round(pointsPerTarget))) * targetsPerBin;
   return {
     ...e,
     searchedQueries: e.counts.candidateQueries * queriesPerPair * (1 - prunedShare),
@@ -76,6 +80,14 @@ export function estimate(e: EstimateInput): Estimate {
     spotUsd: total * e.spotPrice,
     treeBytesPerBin,
   };
+}
+
+/** Targets one bin holds (an upper bound in space order: adjacent rows share columns). */
+function binTargets(e: EstimateInput): number {
+  const so = e.spaceOrder;
+  if (so === undefined || so.groups === 0) return e.targets;
+  const rowsPerBin = Math.ceil(so.groups / Math.max(1, e.bins));
+  return Math.min(e.targets, rowsPerBin * so.liveColumnsPerRow * so.groupSize);
 }
 
 const int = (x: number): string => Math.round(x).toLocaleString("en-US");
@@ -119,7 +131,7 @@ export function formatEstimate(x: Estimate): string {
       `target trees ${hours(x.coreHours.trees)} and self scores ${hours(x.coreHours.selfs)} over ${int(x.bins)} bins); ` +
       `the full all-by-all at this speed: ${hours(x.fullCoreHours)}`,
   );
-  lines.push(`each bin's worker holds about ${bytes(x.treeBytesPerBin)} of target trees`);
+  lines.push(`each bin's worker holds ${x.spaceOrder === undefined ? "about" : "at most"} ${bytes(x.treeBytesPerBin)} of target trees`);
   lines.push(`AWS Spot at $${x.spotPrice} per vCPU-hour: about $${x.spotUsd < 10 ? x.spotUsd.toFixed(2) : int(x.spotUsd)}`);
   return lines.join("\n") + "\n";
 }

@@ -335,6 +335,10 @@ export interface SpaceOrderCount {
   /** Ordered pairs of the whole all-by-all. */
   readonly allPairs: number;
   readonly groups: number;
+  /** Neurons per group. */
+  readonly groupSize: number;
+  /** Mean live tiles (column groups) of a counted row. */
+  readonly liveColumnsPerRow: number;
   /** Groups whose rows were counted; all of them below the sample size. */
   readonly countedGroups: number;
 }
@@ -354,7 +358,7 @@ export const DEFAULT_SPACE_ORDER_QUERIES = 4000;
  */
 export function plannedPairsInSpaceOrder(boxes: ArrayLike<number>, n: number, pruneDistance: number, sampleGroups?: number, seed = 5): SpaceOrderCount {
   const allPairs = n * (n - 1);
-  if (n < 2) return { plannedPairs: 0, allPairs, groups: n, countedGroups: n };
+  if (n < 2) return { plannedPairs: 0, allPairs, groups: n, groupSize: 1, liveColumnsPerRow: 0, countedGroups: n };
   const order = hilbertOrder(boxes, n);
   const sorted = new Float64Array(6 * n);
   for (let k = 0; k < n; k++) for (let c = 0; c < 6; c++) sorted[6 * k + c] = boxes[6 * order[k] + c];
@@ -368,6 +372,7 @@ export function plannedPairsInSpaceOrder(boxes: ArrayLike<number>, n: number, pr
   const rows = sampleIndices(G, sampleGroups ?? Math.max(4, Math.ceil(DEFAULT_SPACE_ORDER_QUERIES / g)), seed);
   const live = new Uint8Array(G);
   let planned = 0;
+  let liveColumns = 0;
   for (const a of rows) {
     live.fill(0);
     for (let i = a * g, end = a * g + size(a); i < end; i++) {
@@ -376,7 +381,18 @@ export function plannedPairsInSpaceOrder(boxes: ArrayLike<number>, n: number, pr
       });
     }
     const ra = size(a);
-    for (let b = 0; b < G; b++) if (live[b] === 1) planned += b === a ? ra * (ra - 1) : ra * size(b);
+    for (let b = 0; b < G; b++) {
+      if (live[b] === 0) continue;
+      liveColumns++;
+      planned += b === a ? ra * (ra - 1) : ra * size(b);
+    }
   }
-  return { plannedPairs: Math.round((planned * G) / rows.length), allPairs, groups: G, countedGroups: rows.length };
+  return {
+    plannedPairs: Math.round((planned * G) / rows.length),
+    allPairs,
+    groups: G,
+    groupSize: g,
+    liveColumnsPerRow: liveColumns / rows.length,
+    countedGroups: rows.length,
+  };
 }

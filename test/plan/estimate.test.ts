@@ -142,10 +142,13 @@ describe("estimate", () => {
     const unordered = estimate({ counts, calibration: cal, queries: 1000, targets: 1000, targetPoints: 5e4, selfPoints: 0, bins: 4, pairing: "unordered", spotPrice: 0.03 });
     expect(unordered.coreHours.pairs).toBeCloseTo(e.coreHours.pairs / 2, 12);
     // In space order only the planned tiles' other pairs meet the box test.
-    const spaceOrder = { plannedPairs: 5e4, allPairs: 1e6, groups: 32, countedGroups: 32 };
+    const spaceOrder = { plannedPairs: 5e4, allPairs: 1e6, groups: 32, groupSize: 32, liveColumnsPerRow: 2, countedGroups: 32 };
     const spatial = estimate({ counts, calibration: cal, queries: 1000, targets: 1000, targetPoints: 5e4, selfPoints: 5e4, bins: 4, pairing: "forward", spotPrice: 0.03, spaceOrder });
     expect(spatial.coreHours.far).toBeCloseTo(((5e4 - 1e4) * cal.secondsPerFarPair) / 3600, 12);
     expect(spatial.coreHours.pairs).toBe(e.coreHours.pairs);
+    // A bin of 8 rows with 2 live column groups of 32 each holds at most 512 targets' trees.
+    expect(spatial.coreHours.trees).toBeCloseTo((4 * 512 * 50 * cal.secondsPerTreePoint) / 3600, 12);
+    expect(spatial.treeBytesPerBin).toBeCloseTo((e.treeBytesPerBin * 512) / 1000, 6);
   });
 });
 

@@ -168,6 +168,18 @@ describe("plannedPairsInSpaceOrder (plan --estimate)", () => {
     expect(all.countedGroups).toBe(all.groups);
     expect(all.allPairs).toBe(n * (n - 1));
     expect(all.plannedPairs).toBe(plannedOrdered);
+    // The live tiles per row, times the rows, are the plan's tiles under both orders.
+    const tiles = new Set<string>();
+    const g = all.groupSize;
+    for (const bin of plan.bins) {
+      for (const k of bin.blocks) {
+        for (let a = Math.floor(k.rows[0] / g); a <= Math.floor((k.rows[1] - 1) / g); a++) {
+          for (let b = Math.floor(k.cols[0] / g); b <= Math.floor((k.cols[1] - 1) / g); b++) tiles.add(`${a},${b}`);
+        }
+      }
+    }
+    const diagonal = [...tiles].filter((t) => t.split(",")[0] === t.split(",")[1]).length;
+    expect(all.liveColumnsPerRow * all.groups).toBeCloseTo(2 * tiles.size - diagonal, 9);
     const sampled = plannedPairsInSpaceOrder(boxes, n, 12, 8);
     expect(sampled.countedGroups).toBe(8);
     expect(Math.abs(sampled.plannedPairs / plannedOrdered - 1)).toBeLessThan(0.5);
