@@ -4,8 +4,10 @@
  * core-hours, and into dollars at a Spot price per vCPU-hour the user sets.
  *
  * The model follows today's worker: every candidate pair is bounded, and searched unless
- * the bounds rule it out (the calibration's pruned share), and each bin builds the trees
- * of all its targets and the self scores it needs once; a bin's worker holds those trees.
+ * the bounds rule it out (the calibration's pruned share); every other pair a bin holds
+ * gets the box test (in space order only the planned tiles' pairs: spatial.ts); each bin
+ * builds the trees of its targets (all of them, or in space order at most those of its
+ * tiles' columns) and the self scores it needs once; a bin's worker holds those trees.
  */
 import { preparedTargetBytes } from "../nblast/score.ts";
 import type { Calibration } from "./calibrate.ts";
