@@ -45,7 +45,7 @@ export function registerResults(program: Command): void {
 
   program
     .command("status")
-    .description("where a run stands: bins done, failed (with why) and pending")
+    .description("where a run stands: bins done, failed (with why) and pending, and the done bins' estimated cost beside their measured compute")
     .requiredOption("--run <run-uri>", "the run's folder or s3:// prefix")
     .option("--json", "print the status as JSON (bins, and the backend's section for a submitted run)")
     .option("--verify", "re-hash every done bin's shard against its done marker (default: check its size only)", false)

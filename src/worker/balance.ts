@@ -56,6 +56,11 @@ export function formatBalance(b: BinBalance): string[] {
   return [
     `  balance over ${b.bins} done bins: estimated cost min ${e.min.toExponential(3)} median ${e.median.toExponential(3)} max ${e.max.toExponential(3)}, max/mean ${e.maxOverMean.toFixed(3)}`,
     `    measured compute (threads x seconds of self scores and scoring) min ${g(m.min)} median ${g(m.median)} max ${g(m.max)} vCPU-s, max/mean ${m.maxOverMean.toFixed(3)}; ` +
-      `${g(u.min)}-${g(u.max)} vCPU-s per million cost units`,
+      `${g(u.min)}-${g(u.max)} vCPU-s per million cost units` +
+      // A first bin's JIT warm-up alone takes a good part of a second: short bins measure it, not the plan.
+      (m.median < SHORT_BIN_SECONDS ? ` (bins under ${SHORT_BIN_SECONDS} vCPU-s: warm-up dominates what they measure)` : ""),
   ];
 }
+
+/** Below this median measured compute, a bin's seconds say more about warm-up than about balance. */
+export const SHORT_BIN_SECONDS = 1;

@@ -19,6 +19,9 @@ describe("bin balance: estimated against measured spread", () => {
     expect(lines[0]).toContain("balance over 3 done bins");
     expect(lines[0]).toContain("max/mean 1.000");
     expect(lines[1]).toContain("max/mean 1.500; 1.00-2.00 vCPU-s per million cost units");
+    expect(lines[1]).not.toContain("warm-up");
+    // Bins of a fraction of a second measure the kernel's warm-up more than the plan: said so.
+    expect(formatBalance(binBalance([1e6, 1e6, 1e6], [0.01, 0.02, 0.2]))[1]).toContain("(bins under 1 vCPU-s: warm-up dominates what they measure)");
   });
 
   it("says nothing for fewer than two bins, and refuses mismatched lists", () => {
